@@ -1,0 +1,185 @@
+"""THE spike-workload format: the one writer and the one loader (documented in workloads/FORMAT.md).
+
+A workload is what a trained network did on a test set: the layer graph, and per sample and timestep how
+many spikes each layer emitted, what the accumulated output predicted and how confident it was. Storing
+the per-timestep predictions and scores (not only the exit step) is what lets archsim re-apply a
+*different* exit policy or threshold without retraining.
+
+Only numpy and networkx are imported: the trainer writes workloads on machines without simpy or dask.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from archsim import graph as lg
+from archsim.errors import UserError
+
+FORMAT_VERSION = 1
+KINDS = ("direct", "rate", "ttfs")
+SCORE_NAMES = ("entropy", "confidence")
+REQUIRED_META = ("kind", "timesteps")
+
+
+@dataclass
+class Workload:
+    """One exported run. Shapes: N samples, L layers (graph node index order), T timesteps.
+
+    spikes[n, l, t]: spikes EMITTED by layer l at timestep t (int32; 0 for a non-spiking layer);
+    predictions[n, t]: argmax of the accumulated output after timestep t+1;
+    scores[name][n, t]: exit score after timestep t+1 ('entropy' = 1 - normalised entropy of the
+    softmax of the accumulated output, 'confidence' = its max softmax), both in [0, 1];
+    exit_timestep[n]: 1-based timestep at which the export-time policy (meta) stopped the sample;
+    channel_spikes_mean: optional {layer: float32 [C, T]} spikes per output channel, mean over samples.
+    """
+    graph: nx.DiGraph
+    spikes: np.ndarray
+    labels: np.ndarray
+    predictions: np.ndarray
+    scores: dict[str, np.ndarray]
+    exit_timestep: np.ndarray
+    meta: dict
+    channel_spikes_mean: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.spikes.shape[0])
+
+    @property
+    def timesteps(self) -> int:
+        return int(self.spikes.shape[2])
+
+    @property
+    def layers(self) -> list[str]:
+        return lg.layer_names(self.graph)
+
+    @property
+    def kind(self) -> str:
+        return str(self.meta["kind"])
+
+    def subset(self, n: int) -> "Workload":
+        """The first ``n`` samples (for quick runs and sweeps over sample counts)."""
+        return Workload(self.graph, self.spikes[:n], self.labels[:n], self.predictions[:n],
+                        {k: v[:n] for k, v in self.scores.items()}, self.exit_timestep[:n], dict(self.meta),
+                        self.channel_spikes_mean)
+
+
+def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
+    """Validate, then write atomically (a temp file renamed into place: nothing half-written)."""
+    path = Path(path)
+    validate(wl, str(path))
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION, dtype=np.int32),
+        "graph_json": np.array(lg.to_json(wl.graph)),
+        "meta_json": np.array(json.dumps(wl.meta, sort_keys=True)),
+        "spikes": wl.spikes.astype(np.int32),
+        "labels": wl.labels.astype(np.int32),
+        "predictions": wl.predictions.astype(np.int32),
+        "exit_timestep": wl.exit_timestep.astype(np.int32),
+    }
+    for name, s in wl.scores.items():
+        arrays[f"score_{name}"] = s.astype(np.float32)
+    for layer, c in wl.channel_spikes_mean.items():
+        arrays[f"channels_{layer}"] = c.astype(np.float32)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(str(path), "path", f"directory {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=".tmp_", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_workload(path: str | os.PathLike) -> Workload:
+    """Load and validate; every defect is a UserError naming the file and the field."""
+    src = str(path)
+    if not os.path.isfile(src):
+        raise UserError(src, "path", "no such workload file")
+    if not zipfile.is_zipfile(src):
+        raise UserError(src, "file", "not an .npz archive (truncated or another format)")
+    try:
+        with np.load(src, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except ValueError as err:
+        if "pickle" in str(err).lower():
+            raise UserError(src, "file", "holds object arrays that need pickle; refused") from None
+        raise UserError(src, "file", f"unreadable npz ({err})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise UserError(src, "file", f"unreadable npz ({err})") from None
+
+    for key in ("format_version", "graph_json", "meta_json", "spikes", "labels", "predictions",
+                "exit_timestep"):
+        if key not in data:
+            raise UserError(src, key, "missing")
+    if int(data["format_version"]) != FORMAT_VERSION:
+        raise UserError(src, "format_version", f"{int(data['format_version'])} is not {FORMAT_VERSION}")
+    try:
+        meta = json.loads(str(data["meta_json"]))
+    except json.JSONDecodeError as err:
+        raise UserError(src, "meta_json", f"not JSON ({err})") from None
+    g = lg.from_json(str(data["graph_json"]), src)
+    scores = {k[len("score_"):]: v for k, v in data.items() if k.startswith("score_")}
+    channels = {k[len("channels_"):]: v for k, v in data.items() if k.startswith("channels_")}
+    wl = Workload(g, data["spikes"], data["labels"], data["predictions"], scores, data["exit_timestep"],
+                  meta, channels)
+    validate(wl, src)
+    return wl
+
+
+def validate(wl: Workload, src: str = "workload") -> None:
+    """The checks both the writer and the loader apply: shapes agree, counts are possible."""
+    if not isinstance(wl.meta, dict):
+        raise UserError(src, "meta_json", "must be a JSON object")
+    for key in REQUIRED_META:
+        if key not in wl.meta:
+            raise UserError(src, f"meta_json.{key}", "missing")
+    if wl.meta["kind"] not in KINDS:
+        raise UserError(src, "meta_json.kind", f"must be one of {', '.join(KINDS)}, got {wl.meta['kind']!r}")
+    lg.validate(wl.graph, src)
+    sp = wl.spikes
+    if sp.ndim != 3 or not np.issubdtype(sp.dtype, np.integer):
+        raise UserError(src, "spikes", f"must be an integer array [N, L, T], got {sp.dtype} {sp.shape}")
+    n, n_layers, t = sp.shape
+    if n < 1 or t < 1:
+        raise UserError(src, "spikes", f"empty shape {sp.shape}")
+    if n_layers != wl.graph.number_of_nodes():
+        raise UserError(src, "spikes", f"has {n_layers} layers, the graph has {wl.graph.number_of_nodes()}")
+    if int(wl.meta["timesteps"]) != t:
+        raise UserError(src, "meta_json.timesteps", f"{wl.meta['timesteps']} but spikes have T={t}")
+    if (sp < 0).any():
+        raise UserError(src, "spikes", "negative spike counts")
+    neurons = np.array([wl.graph.nodes[name]["neurons"] for name in lg.layer_names(wl.graph)])
+    # A neuron fires at most once per timestep (a TTFS neuron at most once in all).
+    over = np.nonzero((sp > neurons[None, :, None]).any(axis=(0, 2)))[0]
+    if over.size:
+        name = lg.layer_names(wl.graph)[over[0]]
+        raise UserError(src, "spikes", f"layer {name} emits more spikes in a timestep than it has neurons")
+    for key, arr, shape in (("labels", wl.labels, (n,)), ("predictions", wl.predictions, (n, t)),
+                            ("exit_timestep", wl.exit_timestep, (n,))):
+        if arr.shape != shape or not np.issubdtype(arr.dtype, np.integer):
+            raise UserError(src, key, f"must be integers of shape {shape}, got {arr.dtype} {arr.shape}")
+    if ((wl.exit_timestep < 1) | (wl.exit_timestep > t)).any():
+        raise UserError(src, "exit_timestep", f"must lie in 1..{t}")
+    for name, s in wl.scores.items():
+        if s.shape != (n, t) or not np.issubdtype(s.dtype, np.floating):
+            raise UserError(src, f"score_{name}", f"must be floats of shape {(n, t)}, got {s.dtype} {s.shape}")
+        if not np.isfinite(s).all() or (s < 0).any() or (s > 1 + 1e-6).any():
+            raise UserError(src, f"score_{name}", "NaN, infinite or outside [0, 1]")
+    for layer, c in wl.channel_spikes_mean.items():
+        if layer not in wl.graph or c.ndim != 2 or c.shape[1] != t:
+            raise UserError(src, f"channels_{layer}", "unknown layer or not [C, T]")
+        if not np.isfinite(c).all() or (c < 0).any():
+            raise UserError(src, f"channels_{layer}", "NaN or negative counts")
