@@ -117,6 +117,8 @@ def add_linear(g: nx.DiGraph, name: str, src: str, *, out_features: int, pool: i
 def add_residual(g: nx.DiGraph, src: str, dst: str, op: str = "identity", stride: int = 1) -> None:
     """A shortcut whose result is added into ``dst``'s membrane: identity (one add per spike) or a
     1x1 conv with ``stride`` (the downsampling shortcut of ResNets)."""
+    if g.has_edge(src, dst):
+        raise UserError("graph", dst, f"{src} already projects to {dst}: one edge per pair of layers")
     src_shape, dst_shape = g.nodes[src]["shape"], g.nodes[dst]["shape"]
     if op == "identity":
         if src_shape != dst_shape:
