@@ -1,0 +1,49 @@
+"""``python -m archsim compare-gpu ARCHSIM_SUMMARY.json GPU_LOG``: the accelerator against a GPU power log.
+
+Prints the Table-3-style comparison (``compare.format_table``) or, with ``--json``, the result dict;
+``--plot FILE.png`` also draws the power timeline and the two energies.
+"""
+from __future__ import annotations
+
+import json
+
+from archsim.gpu.compare import compare_with_log, format_table, load_summary
+from archsim.gpu.formats import KNOWN
+from archsim.gpu.integrate import IDLE_MODES
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compare-gpu", help="compare the simulated accelerator with a GPU power log (Table 3)",
+        description=f"Integrate a GPU power log ({KNOWN}; detected from the content) over the run's window "
+                    "and compare FPS and energy with an archsim summary JSON.")
+    p.add_argument("summary", metavar="ARCHSIM_SUMMARY.json", help="written by: python -m archsim run ... --json")
+    p.add_argument("log", metavar="GPU_LOG", help="the GPU's power log")
+    p.add_argument("--idle", choices=IDLE_MODES, default="subtract",
+                   help="subtract the GPU's idle draw from its energy, or keep it (default: subtract)")
+    p.add_argument("--idle-w", type=float, default=None, metavar="WATTS",
+                   help="the idle draw to subtract (W, counted GPUs together); default: from the log")
+    p.add_argument("--window", nargs=2, type=float, metavar=("START", "END"),
+                   help="seconds on the log's timeline (0 = its first sample); default: the run's window "
+                        "from a gpu_bench JSON, else the whole log")
+    p.add_argument("--gpu", type=int, action="append", metavar="INDEX",
+                   help="count only this GPU (repeatable); default: every GPU in the log")
+    p.add_argument("--gpu-images", type=int, default=None, metavar="N",
+                   help="images the GPU ran in the window (default: gpu_bench JSON, else the accelerator's)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the power timeline and the two energies")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    summary = load_summary(args.summary)
+    result = compare_with_log(summary, args.log, args.idle, tuple(args.window) if args.window else None,
+                              idle_w=args.idle_w, gpus=args.gpu, gpu_images=args.gpu_images,
+                              summary_source=args.summary)
+    if args.plot:
+        from archsim.gpu.plot import plot_comparison
+        result["plot"] = str(plot_comparison(result, args.plot))
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    if args.plot and not args.json:
+        print(f"plot: {result['plot']}")
+    return 0
