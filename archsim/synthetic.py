@@ -42,9 +42,10 @@ GRAPHS = {"tiny": tiny_graph, "vgg16": vgg16_graph}
 
 
 def synthetic_workload(arch: str = "vgg16", n_samples: int = 100, timesteps: int = 4, seed: int = 0,
-                       rate: float = 0.1, classes: int = 10) -> Workload:
+                       rate: float = 0.1, classes: int = 10, difficulty_scale: float = 1.0) -> Workload:
     """Per-sample firing rates around ``rate`` (spikes per neuron per timestep), scores that grow
-    with time, predictions that become right as the score rises. Seeded: same inputs, same file."""
+    with time, predictions that become right as the score rises. Seeded: same inputs, same file.
+    ``difficulty_scale`` scales how hard samples are (lower: confident sooner, earlier exits)."""
     rng = np.random.default_rng(seed)
     g = GRAPHS[arch](classes=classes) if arch != "tiny" else tiny_graph(classes=classes)
     names = lg.layer_names(g)
@@ -57,7 +58,7 @@ def synthetic_workload(arch: str = "vgg16", n_samples: int = 100, timesteps: int
     spikes = rng.binomial(neurons[None, :, None].repeat(n_samples, 0).repeat(timesteps, 2), p)
     spikes[:, ~spiking, :] = 0
     labels = rng.integers(0, classes, n_samples)
-    difficulty = rng.uniform(0, 1, n_samples)
+    difficulty = rng.uniform(0, 1, n_samples) * difficulty_scale
     t = np.arange(1, timesteps + 1)
     confidence = np.clip(1 - difficulty[:, None] / (1 + t[None, :]), 0, 1).astype(np.float32)
     entropy = np.clip(confidence ** 1.5, 0, 1).astype(np.float32)
@@ -69,6 +70,7 @@ def synthetic_workload(arch: str = "vgg16", n_samples: int = 100, timesteps: int
     exit_t = np.where(above.any(1), above.argmax(1) + 1, timesteps)
     meta = dict(kind="direct", arch=arch, dataset="synthetic", timesteps=timesteps, synthetic=True,
                 exit_policy="entropy", threshold=threshold, seed=seed, rate=rate,
-                command=f"archsim.synthetic.synthetic_workload({arch!r}, {n_samples}, {timesteps}, {seed}, {rate})")
+                command=f"archsim.synthetic.synthetic_workload({arch!r}, {n_samples}, {timesteps}, {seed}, {rate}"
+                        + (f", difficulty_scale={difficulty_scale}" if difficulty_scale != 1.0 else "") + ")")
     return Workload(g, spikes.astype(np.int32), labels, predictions, {"entropy": entropy, "confidence": confidence},
                     exit_t, meta)

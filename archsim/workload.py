@@ -47,6 +47,7 @@ class Workload:
     exit_timestep: np.ndarray
     meta: dict
     channel_spikes_mean: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str | None = None   # the file it was loaded from (reports name it); None when built in memory
 
     @property
     def n_samples(self) -> int:
@@ -68,7 +69,7 @@ class Workload:
         """The first ``n`` samples (for quick runs and sweeps over sample counts)."""
         return Workload(self.graph, self.spikes[:n], self.labels[:n], self.predictions[:n],
                         {k: v[:n] for k, v in self.scores.items()}, self.exit_timestep[:n], dict(self.meta),
-                        self.channel_spikes_mean)
+                        self.channel_spikes_mean, self.source)
 
 
 def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
@@ -134,7 +135,7 @@ def load_workload(path: str | os.PathLike) -> Workload:
     scores = {k[len("score_"):]: v for k, v in data.items() if k.startswith("score_")}
     channels = {k[len("channels_"):]: v for k, v in data.items() if k.startswith("channels_")}
     wl = Workload(g, data["spikes"], data["labels"], data["predictions"], scores, data["exit_timestep"],
-                  meta, channels)
+                  meta, channels, src)
     validate(wl, src)
     return wl
 

@@ -1,0 +1,94 @@
+"""``python -m archsim run HWCONFIG WORKLOAD``: simulate one design on one workload and report it.
+
+Prints the readable report (or, with ``--json``, one JSON object: the summary of archsim.simulate);
+``--out DIR`` also writes summary.json, per_layer.csv, per_sample.csv, config.yaml (the resolved
+hwconfig with its energy table, the command and the workload path) and per_layer.png, atomically.
+``--compare-gpu LOG`` sets the result against a GPU power log (archsim.gpu.compare).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+
+from archsim.errors import UserError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("run", help="simulate one hardware config on one spike workload",
+                              description="Simulate one hardware config on one spike workload: FPS, latency, cycles, "
+                                          "memory accesses and energy.")
+    p.add_argument("hwconfig", help="hardware description YAML (e.g. hwconfigs/default.yaml)")
+    p.add_argument("workload", help="spike workload .npz (see workloads/FORMAT.md)")
+    p.add_argument("--exit-policy", choices=("fixed", "entropy", "confidence"),
+                   help="exit policy (default: the hwconfig controller's)")
+    p.add_argument("--threshold", type=float, help="exit threshold for entropy/confidence (default: the hwconfig's)")
+    p.add_argument("--timesteps", type=int, help="timesteps for --exit-policy fixed (default: the workload's T)")
+    p.add_argument("--samples", type=int, help="simulate only the first N samples")
+    p.add_argument("--mode", choices=("simpy", "analytic"), default="simpy",
+                   help="simpy: discrete-event (contention, stalls); analytic: formulas, for big sweeps")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--out", metavar="DIR", help="write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png")
+    p.add_argument("--compare-gpu", metavar="LOG", help="compare with a GPU power log (nvidia-smi / gpu_bench / Zeus / CodeCarbon)")
+    p.add_argument("--idle", choices=("subtract", "keep"), default="subtract",
+                   help="with --compare-gpu: subtract the GPU's idle power or keep it")
+    p.set_defaults(func=main)
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that reproduces this run (for config.yaml)."""
+    words = ["python", "-m", "archsim", "run", args.hwconfig, args.workload]
+    for flag in ("exit_policy", "threshold", "timesteps", "samples", "mode", "out", "compare_gpu"):
+        value = getattr(args, flag)
+        if value is not None:
+            words += ["--" + flag.replace("_", "-"), str(value)]
+    if args.compare_gpu:
+        words += ["--idle", args.idle]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def main(args: argparse.Namespace) -> int:
+    # Imported here so `python -m archsim --help` stays fast.
+    from archsim.config import load_config
+    from archsim.report import format_summary, to_json, write_outputs
+    from archsim.simulate import run_simulation
+    from archsim.workload import load_workload
+
+    if args.samples is not None and args.samples < 1:
+        raise UserError("command line", "--samples", f"must be >= 1, got {args.samples}")
+    if args.threshold is not None and args.exit_policy == "fixed":
+        raise UserError("command line", "--threshold", "does not go with --exit-policy fixed")
+    if args.timesteps is not None and args.exit_policy != "fixed":
+        raise UserError("command line", "--timesteps", "only goes with --exit-policy fixed")
+    if args.idle != "subtract" and not args.compare_gpu:
+        raise UserError("command line", "--idle", "only goes with --compare-gpu")
+    hw = load_config(args.hwconfig)
+    wl = load_workload(args.workload)
+    if args.samples is not None:
+        wl = wl.subset(args.samples)
+    result = run_simulation(hw, wl, exit_policy=args.exit_policy, threshold=args.threshold,
+                            timesteps=args.timesteps, mode=args.mode, progress=not args.json)
+    summary = result.summary
+    gpu = None
+    if args.compare_gpu:
+        from archsim.gpu.compare import compare_with_log, format_table
+        gpu = compare_with_log(summary, args.compare_gpu, idle=args.idle)
+    if args.out:
+        config = {"command": _command_line(args), "workload_path": args.workload, "samples": wl.n_samples,
+                  "exit_policy": summary["exit_policy"], "threshold": summary["threshold"], "mode": args.mode,
+                  **hw.resolved()}
+        write_outputs(args.out, summary, result.per_layer, result.per_sample, config,
+                      extra={"gpu_comparison.json": gpu} if gpu is not None else None)
+    if args.json:
+        out = dict(summary)
+        if gpu is not None:
+            out["gpu_comparison"] = gpu
+        print(to_json(out))
+    else:
+        print(format_summary(summary, result.per_layer))
+        if gpu is not None:
+            print()
+            print(format_table(gpu))
+        if args.out:
+            print(f"\nwrote {args.out}/summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png")
+    return 0

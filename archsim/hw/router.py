@@ -1,0 +1,66 @@
+"""The spike network: a 2D mesh with XY routing, one router per core.
+
+Which links a spike crosses (and how many packets it becomes, unicast or multicast) is decided by the
+mapping (archsim.mapping.Route); the flit counts are archsim.counts'. This module adds time.
+
+Model: wormhole flow control with credits. A link moves one flit per cycle when a router's input buffer
+covers the credit round trip (``buffer_depth_flits >= 2 x hop_latency_cycles + 1``), else
+``buffer_depth / round trip`` flits per cycle: that is how ``buffer_depth_flits`` matters. A transfer
+(the spikes one work item sends over one edge) holds every link of its route from a common start until
+its busiest link has carried its flits; it reaches the destination ``max_hops x hop_latency_cycles``
+after that. Transfers that share a link are served in the order they ask (first come, first served).
+
+Why a reservation table and not one ``simpy.Resource`` per link: a transfer would have to acquire up to
+a dozen links one by one (several events each, and a global acquisition order to avoid deadlock); the
+reservation gives the same first-come-first-served serialisation with no SimPy event at all, which is
+what keeps a 10,000-image VGG16 run under a minute.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from archsim.config import HwConfig
+
+
+def cycles_per_flit(hw: HwConfig) -> float:
+    round_trip = 2 * hw.router.hop_latency_cycles + 1
+    return max(1.0, round_trip / hw.router.buffer_depth_flits)
+
+
+def occupancy_cycles(max_link_flits: np.ndarray, hw: HwConfig) -> np.ndarray:
+    """Cycles a transfer holds its links: its busiest link's flits at the link rate."""
+    return np.ceil(np.asarray(max_link_flits, dtype=np.float64) * cycles_per_flit(hw) - 1e-9).astype(np.int64)
+
+
+class Mesh:
+    """Link reservations (busy-until per directed link) and flit tallies."""
+
+    def __init__(self, env, hw: HwConfig, n_links: int):
+        self.env = env
+        self.hop_latency = hw.router.hop_latency_cycles
+        self.free_at = [0.0] * n_links
+        self.busy = [0.0] * n_links
+        self.transfers = 0
+
+    def send(self, link_ids: list[int], occupancy: int, max_hops: int) -> float:
+        """Reserve the route's links; return the delay from now until the spikes have arrived."""
+        now = self.env.now
+        if not occupancy:
+            return max_hops * self.hop_latency if link_ids else 0.0
+        free, busy = self.free_at, self.busy
+        start = now
+        for j in link_ids:
+            if free[j] > start:
+                start = free[j]
+        end = start + occupancy
+        for j in link_ids:
+            free[j] = end
+            busy[j] += occupancy
+        self.transfers += 1
+        return end + max_hops * self.hop_latency - now
+
+    @staticmethod
+    def latency_only(occupancy: int, max_hops: int, hop_latency: int) -> int:
+        """Contention-free delivery delay (the analytic mode's)."""
+        return occupancy + max_hops * hop_latency if (occupancy or max_hops) else 0
+

@@ -1,0 +1,412 @@
+"""Layers -> cores: which cores hold each layer, what spills off chip, and how spikes travel the mesh.
+
+The rules (the report prints their outcome):
+
+1. Every layer except the input is placed; a layer is split over its cores **by output channel** (a conv's
+   C_out, a linear layer's features): core k holds a contiguous block of channels at every position, with
+   their weights and membrane potentials. An input spike therefore reaches every core of the consuming
+   layer, and each core does the accumulates of its own channels (share = its channels / C).
+2. **Membrane potentials must fit on chip**: the cores of a layer hold ``images_in_flight`` copies of its
+   potentials (two state words per neuron for TTFS: current and voltage; the first layer keeps one more
+   copy, its stored input current, when ``first_layer_reuse`` is on). A layer gets at least the cores its
+   potentials need; if the mesh has too few cores for that, the network cannot fit anywhere (UserError).
+3. **Weights may spill**: a layer whose weights exceed its cores' weight SRAM keeps the excess off chip;
+   the spilled fraction of every weight read becomes an off-chip access (counted in counts.py). Without
+   off-chip memory a spill is an error.
+4. The cores left over go, one at a time, to the layer whose estimated time per work item is the largest
+   (greedy min-max: compute, weight-SRAM bandwidth and spilled off-chip reads, plus the neuron sweep,
+   from the workload's mean spike counts). A layer never gets more cores than channels; once the
+   slowest layer has one core per channel, the remaining cores stay idle (they cannot help).
+5. More layers than cores: consecutive layers share a core (a contiguous partition that minimises the
+   largest per-core estimated time, potentials of all layers on a core must fit); they take turns on it.
+6. Layers take consecutive core ids in layer order; core ids follow ``mesh.core_positions`` (default:
+   snake order), so consecutive layers sit next to each other on the mesh.
+7. Spikes a layer emits are apportioned to its cores by the workload's per-channel counts
+   (``channel_spikes_mean``) when present, else in proportion to each core's channel count (an even
+   split: the report says which). Packets go from each source core to every core of the consuming layer
+   along XY routes: one packet per destination core (unicast) or one packet copied at the branches of the
+   XY tree (multicast).
+"""
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from archsim import graph as lg
+from archsim.config import HwConfig, offchip_bits_per_cycle
+from archsim.errors import UserError
+from archsim.workload import Workload
+
+Position = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class LayerPlacement:
+    """Where one layer lives. ``channels_per_core`` is aligned with ``cores``."""
+    name: str
+    index: int
+    group: int
+    cores: tuple[int, ...]
+    channels: int
+    channels_per_core: tuple[int, ...]
+    weight_bits: int            # all weights of the layer's in-edges, at weight_bits each
+    potential_bits: int         # membrane state for images_in_flight images (all cores together)
+    spill_fraction: float       # fraction of the layer's weight reads that go off chip
+    split: str                  # 'channels' (workload per-channel counts), 'even', 'n/a' (emits no spikes)
+
+    @property
+    def max_share(self) -> float:
+        """Fraction of the layer's channels on its fullest core: that core sets the pace."""
+        return max(self.channels_per_core) / self.channels
+
+
+@dataclass(frozen=True)
+class Group:
+    """Cores that work as one unit: one layer on its cores, or several layers sharing one core."""
+    index: int
+    layers: tuple[str, ...]
+    cores: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Route:
+    """How one source spike of edge ``src -> dst`` travels, per source core (axis 0 of the arrays)."""
+    src: str
+    dst: str
+    local: bool                      # both layers on the same core: no packets
+    packets_per_spike: np.ndarray    # [K_src] packets injected per spike
+    hops_per_spike: np.ndarray       # [K_src] packet-hops (links crossed) per spike
+    link_ids: np.ndarray             # [J] mesh links this edge can use
+    link_uses: np.ndarray            # [K_src, J] times one spike from core k crosses link j
+    max_hops: int                    # longest path of the edge (latency)
+
+
+@dataclass
+class Mapping:
+    layers: dict[str, LayerPlacement]
+    order: list[str]                              # placed layers in graph index order
+    groups: list[Group]
+    positions: list[Position]                     # core id -> mesh position
+    links: list[tuple[Position, Position]]        # link id -> directed mesh link
+    routes: dict[tuple[str, str], Route]
+    emit_shares: dict[str, np.ndarray]            # layer -> [T, K] share of emitted spikes per core
+    images_in_flight: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cores_used(self) -> int:
+        return sum(len(g.cores) for g in self.groups)
+
+    def summary(self) -> dict:
+        spilled = {n: round(p.spill_fraction, 4) for n, p in self.layers.items() if p.spill_fraction > 0}
+        return {
+            "cores_total": len(self.positions),
+            "cores_used": self.cores_used,
+            "layers": {n: {"cores": list(p.cores), "channels_per_core": list(p.channels_per_core),
+                           "weights_kib": round(p.weight_bits / 8192, 2),
+                           "potentials_kib": round(p.potential_bits / 8192, 2),
+                           "spill_fraction": round(p.spill_fraction, 4), "split": p.split}
+                       for n, p in self.layers.items()},
+            "spilled_layers": spilled,
+            "split": _split_summary([p.split for p in self.layers.values()]),
+            "shared_cores": any(len(g.layers) > 1 for g in self.groups),
+            "images_in_flight": self.images_in_flight,
+            "notes": list(self.notes),
+        }
+
+
+def _split_summary(splits: list[str]) -> str:
+    used = {s for s in splits if s != "n/a"}
+    if not used:
+        return "n/a"
+    if used == {"channels"}:
+        return "per-channel counts"
+    return "even" if used == {"even"} else "per-channel counts where present, else even"
+
+
+# ----------------------------------------------------------------------------------------------------
+# mesh geometry
+# ----------------------------------------------------------------------------------------------------
+def xy_path(a: Position, b: Position) -> list[tuple[Position, Position]]:
+    """Links of the XY (column first, then row) route from a to b."""
+    links, (r, c) = [], a
+    while c != b[1]:
+        nc = c + (1 if b[1] > c else -1)
+        links.append(((r, c), (r, nc)))
+        c = nc
+    while r != b[0]:
+        nr = r + (1 if b[0] > r else -1)
+        links.append(((r, c), (nr, c)))
+        r = nr
+    return links
+
+
+def _link_index(rows: int, cols: int) -> tuple[list, dict]:
+    links = []
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                if 0 <= r + dr < rows and 0 <= c + dc < cols:
+                    links.append(((r, c), (r + dr, c + dc)))
+    return links, {link: i for i, link in enumerate(links)}
+
+
+# ----------------------------------------------------------------------------------------------------
+# per-layer demands
+# ----------------------------------------------------------------------------------------------------
+def _channels(g: nx.DiGraph, name: str) -> int:
+    return int(g.nodes[name]["shape"][0])
+
+
+def window_steps(wl: Workload) -> int:
+    """Neuron-update steps per work item: 1 per timestep, or the TTFS layer window."""
+    if wl.kind == "ttfs":
+        return int(wl.meta["window_steps"])
+    return 1
+
+
+def state_words(wl: Workload) -> int:
+    """Membrane state words per neuron: TTFS neurons keep a current and a voltage."""
+    return 2 if wl.kind == "ttfs" else 1
+
+
+def dense_inputs(g: nx.DiGraph, name: str) -> list[tuple[str, dict]]:
+    """In-edges whose source is a real-valued (non-spiking) input: they multiply, not accumulate."""
+    return [(u, a) for u, _, a in g.in_edges(name, data=True) if u == lg.INPUT and not g.nodes[u]["spiking"]]
+
+
+def _mean_item_work(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> dict:
+    """Mean work of one (sample, timestep) item of a layer, over all samples and timesteps: an estimate
+    for placement only (the exact counts are counts.py's)."""
+    idx = {n: g.nodes[n]["index"] for n in g.nodes}
+    mean_spikes = wl.spikes.mean(axis=(0, 2))
+    wb, pb = hw.precision.weight_bits, hw.core.weight_sram.port_bits
+    acc = macs = words = 0.0
+    for u, _, a in g.in_edges(name, data=True):
+        if (u, a) in dense_inputs(g, name):
+            reuse = 1.0 / wl.timesteps if hw.first_layer_reuse else 1.0
+            macs += a["synapses"] * reuse
+            words += g.nodes[u]["neurons"] * math.ceil(a["fan_out"] * wb / pb) * reuse
+        else:
+            acc += mean_spikes[idx[u]] * a["fan_out"]
+            if a["weights"] > 0:
+                words += mean_spikes[idx[u]] * math.ceil(a["fan_out"] * wb / pb)
+    updates = g.nodes[name]["neurons"] * window_steps(wl)
+    return {"acc": acc, "macs": macs, "words": words, "updates": updates}
+
+
+def _potential_bits(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> int:
+    copies = state_words(wl) + (1 if hw.first_layer_reuse and dense_inputs(g, name) else 0)
+    return int(g.nodes[name]["neurons"]) * hw.precision.potential_bits * copies * hw.pipeline.images_in_flight
+
+
+def split_channels(channels: int, cores: int) -> tuple[int, ...]:
+    """Contiguous near-equal blocks: the first ``channels % cores`` cores hold one more channel."""
+    base, extra = divmod(channels, cores)
+    return tuple(base + (1 if k < extra else 0) for k in range(cores))
+
+
+def _spill(weight_bits: int, max_share: float, cap_bits: int) -> float:
+    """Fraction of weight reads that go off chip: the fullest core's excess over its weight SRAM."""
+    need = weight_bits * max_share
+    return 0.0 if need <= cap_bits else 1.0 - cap_bits / need
+
+
+def _estimate(hw: HwConfig, work: dict, channels: int, cores: int, spill: float) -> float:
+    """Estimated cycles of one work item on ``cores`` cores (placement heuristic only)."""
+    c = hw.core
+    share = math.ceil(channels / cores) / channels
+    pe = work["acc"] * share / c.pe_array.accumulates_per_cycle + work["macs"] * share / c.pe_array.macs_per_cycle
+    onchip_words = work["words"] * (1 - spill)
+    wsram = onchip_words * share / c.weight_sram.banks
+    off = work["words"] * spill * c.weight_sram.port_bits / offchip_bits_per_cycle(hw) if spill else 0.0
+    upd = work["updates"] * share / c.neuron_unit.updates_per_cycle
+    return max(pe, wsram, off) + upd
+
+
+# ----------------------------------------------------------------------------------------------------
+# placement
+# ----------------------------------------------------------------------------------------------------
+def _no_fit(hw: HwConfig, why: str) -> UserError:
+    return UserError(hw.source, "mesh", f"the network cannot fit: {why}")
+
+
+def _allot_cores(hw, g, order, works, pots, wbits) -> dict[str, int]:
+    """Rules 2-4: potentials first, then the spare cores greedily to the slowest layer."""
+    n_cores = hw.n_cores
+    pot_cap, w_cap = hw.core.potential_sram.capacity_bits, hw.core.weight_sram.capacity_bits
+    cores = {}
+    for name in order:
+        ch = _channels(g, name)
+        per_channel = pots[name] / ch
+        if per_channel > pot_cap:
+            raise _no_fit(hw, f"one channel of layer {name} needs {per_channel / 8192:.1f} KiB of membrane "
+                              f"potentials, a core's potential SRAM holds {pot_cap / 8192:.1f} KiB "
+                              f"(fewer pipeline.images_in_flight or a larger core.potential_sram)")
+        c = max(1, math.ceil(pots[name] / pot_cap))
+        while math.ceil(ch / c) * per_channel > pot_cap:
+            c += 1
+        cores[name] = c
+    need = sum(cores.values())
+    if need > n_cores:
+        raise _no_fit(hw, f"the membrane potentials need {need} cores, the mesh has {n_cores} "
+                          f"(fewer pipeline.images_in_flight, a larger core.potential_sram or more cores)")
+
+    def est(name: str, c: int) -> float:
+        ch = _channels(g, name)
+        return _estimate(hw, works[name], ch, c, _spill(wbits[name], math.ceil(ch / c) / ch, w_cap))
+
+    heap = [(-est(n, cores[n]), i, n) for i, n in enumerate(order)]
+    heapq.heapify(heap)
+    spare = n_cores - need
+    while spare and heap:
+        _, i, name = heapq.heappop(heap)
+        if cores[name] >= _channels(g, name):
+            break                     # the slowest layer cannot be split further: more cores gain nothing
+        cores[name] += 1
+        spare -= 1
+        heapq.heappush(heap, (-est(name, cores[name]), i, name))
+    return cores
+
+
+def _partition_shared(hw, g, order, works, pots) -> list[list[str]]:
+    """Rule 5: contiguous groups of layers, one core each, minimising the largest group estimate."""
+    n_cores, pot_cap = hw.n_cores, hw.core.potential_sram.capacity_bits
+    est = [_estimate(hw, works[n], _channels(g, n), 1, 0.0) for n in order]
+    for n in order:
+        if pots[n] > pot_cap:
+            raise _no_fit(hw, f"layer {n} needs {pots[n] / 8192:.1f} KiB of membrane potentials and must share "
+                              f"one core ({len(order)} layers, {n_cores} cores); a core holds {pot_cap / 8192:.1f} KiB")
+
+    def pack(bound: float) -> list[list[str]] | None:
+        groups, cur, t, p = [], [], 0.0, 0
+        for n, e in zip(order, est):
+            if cur and (t + e > bound * (1 + 1e-12) or p + pots[n] > pot_cap):
+                groups.append(cur)
+                cur, t, p = [], 0.0, 0
+            cur.append(n)
+            t += e
+            p += pots[n]
+        groups.append(cur)
+        return groups if len(groups) <= n_cores else None
+
+    prefix = np.concatenate([[0.0], np.cumsum(est)])
+    candidates = sorted({prefix[j] - prefix[i] for i in range(len(order)) for j in range(i + 1, len(order) + 1)})
+    lo = bisect.bisect_left(candidates, max(est))
+    hi = len(candidates) - 1
+    if pack(candidates[hi]) is None:
+        raise _no_fit(hw, f"{len(order)} layers do not fit on {n_cores} cores with their membrane potentials")
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if pack(candidates[mid]) is None:
+            lo = mid + 1
+        else:
+            hi = mid
+    return pack(candidates[lo])
+
+
+def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, per_core: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    """[T, K] share of the layer's emitted spikes on each of its cores (rule 7)."""
+    t_steps, ch = wl.timesteps, _channels(g, name)
+    bounds = np.concatenate([[0], np.cumsum(per_core)])
+    counts = wl.channel_spikes_mean.get(name)
+    even = np.array(per_core, dtype=np.float64) / ch
+    if counts is None:
+        return np.repeat(even[None, :], t_steps, axis=0), ("even" if g.nodes[name]["spiking"] else "n/a")
+    if counts.shape[0] != ch:
+        raise UserError(str(wl.source or "workload"), f"channels_{name}",
+                        f"has {counts.shape[0]} channels, layer {name} has {ch}")
+    per = np.add.reduceat(counts.astype(np.float64), bounds[:-1], axis=0).T       # [T, K]
+    tot = per.sum(axis=1, keepdims=True)
+    shares = np.where(tot > 0, per / np.where(tot > 0, tot, 1.0), even[None, :])
+    return shares, "channels"
+
+
+def _route(src: str, dst: str, src_cores, dst_cores, positions, link_id, multicast: bool) -> Route:
+    k_src = len(src_cores)
+    if set(src_cores) == set(dst_cores):
+        z = np.zeros(k_src)
+        return Route(src, dst, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0)
+    per_core_links, packets, max_hops = [], np.zeros(k_src), 0
+    for k, a in enumerate(src_cores):
+        uses: dict[int, int] = {}
+        for b in dst_cores:
+            path = xy_path(positions[a], positions[b])
+            max_hops = max(max_hops, len(path))
+            for link in path:
+                j = link_id[link]
+                uses[j] = uses.get(j, 0) + 1
+        if multicast:
+            uses = {j: 1 for j in uses}
+            packets[k] = 1.0
+        else:
+            packets[k] = len(dst_cores)
+        per_core_links.append(uses)
+    ids = np.array(sorted({j for u in per_core_links for j in u}), dtype=np.int64)
+    col = {j: i for i, j in enumerate(ids)}
+    uses_m = np.zeros((k_src, len(ids)))
+    for k, u in enumerate(per_core_links):
+        for j, n in u.items():
+            uses_m[k, col[j]] = n
+    return Route(src, dst, False, packets, uses_m.sum(axis=1), ids, uses_m, max_hops)
+
+
+def map_network(hw: HwConfig, wl: Workload) -> Mapping:
+    """Place the workload's layer graph on the hardware (rules in the module docstring)."""
+    g = wl.graph
+    order = [n for n in lg.layer_names(g) if n != lg.INPUT]
+    works = {n: _mean_item_work(hw, g, wl, n) for n in order}
+    pots = {n: _potential_bits(hw, g, wl, n) for n in order}
+    wbits = {n: int(g.nodes[n]["weights"]) * hw.precision.weight_bits for n in order}
+    positions = hw.mesh.positions()
+    w_cap = hw.core.weight_sram.capacity_bits
+    notes: list[str] = []
+
+    if len(order) <= hw.n_cores:
+        n_cores = _allot_cores(hw, g, order, works, pots, wbits)
+        groups_layers = [[n] for n in order]
+        group_cores, next_core = [], 0
+        for n in order:
+            group_cores.append(tuple(range(next_core, next_core + n_cores[n])))
+            next_core += n_cores[n]
+    else:
+        groups_layers = _partition_shared(hw, g, order, works, pots)
+        group_cores = [(i,) for i in range(len(groups_layers))]
+        notes.append(f"{len(order)} layers on {hw.n_cores} cores: consecutive layers share a core")
+
+    layers: dict[str, LayerPlacement] = {}
+    shares: dict[str, np.ndarray] = {}
+    groups = []
+    for gi, (names, cores) in enumerate(zip(groups_layers, group_cores)):
+        groups.append(Group(gi, tuple(names), cores))
+        group_wbits = sum(wbits[n] for n in names)
+        for n in names:
+            ch = _channels(g, n)
+            per_core = split_channels(ch, len(cores))
+            if len(names) > 1:        # shared core: the core's weight SRAM holds all its layers
+                spill = 0.0 if group_wbits <= w_cap else 1.0 - w_cap / group_wbits
+            else:
+                spill = _spill(wbits[n], max(per_core) / ch, w_cap)
+            if spill > 0 and hw.offchip is None:
+                raise _no_fit(hw, f"layer {n} needs {wbits[n] / 8192:.0f} KiB of weights on {len(cores)} core(s) "
+                                  f"holding {w_cap * len(cores) / 8192:.0f} KiB, and there is no off-chip memory")
+            share, how = _emit_shares(g, wl, n, per_core)
+            shares[n] = share
+            layers[n] = LayerPlacement(n, int(g.nodes[n]["index"]), gi, cores, ch, per_core, wbits[n], pots[n],
+                                       float(spill), how)
+
+    links, link_id = _link_index(hw.mesh.rows, hw.mesh.cols)
+    routes = {}
+    for u, v in g.edges:
+        if u == lg.INPUT:
+            continue
+        routes[(u, v)] = _route(u, v, layers[u].cores, layers[v].cores, positions, link_id, hw.router.multicast)
+    if any(p.spill_fraction > 0 for p in layers.values()):
+        notes.append("weights spill off chip: " + ", ".join(
+            f"{n} {p.spill_fraction:.0%}" for n, p in layers.items() if p.spill_fraction > 0))
+    return Mapping(layers, order, groups, positions, links, routes, shares, hw.pipeline.images_in_flight, notes)

@@ -1,0 +1,169 @@
+"""Reports of a simulation: the stdout table, JSON, CSV tables and a PNG, written atomically.
+
+Nothing here computes a figure: every number comes from the summary and tables of archsim.simulate.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from archsim.errors import UserError
+
+
+def _plain(obj):
+    """JSON fallback for numpy scalars and arrays."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+def to_json(summary: dict) -> str:
+    return json.dumps(summary, indent=2, default=_plain, allow_nan=True)
+
+
+def _si(x: float, unit: str) -> str:
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g} {unit}"
+    for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p")):
+        if abs(x) >= scale:
+            return f"{x / scale:.4g} {prefix}{unit}"
+    return f"{x:.3g} {unit}"
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x:+.1f} %"
+
+
+def format_summary(summary: dict, per_layer=None) -> str:
+    """The readable stdout report."""
+    s, wl, m = summary, summary["workload"], summary["mapping"]
+    lines = []
+    src = wl.get("path") or "(in-memory workload)"
+    tag = "synthetic, " if wl.get("synthetic") else ""
+    lines.append(f"archsim: {s['hwconfig']} on {src} ({tag}{wl['kind']}, {wl.get('arch')}, "
+                 f"{s['images']} images, T={wl['timesteps']})")
+    pol = s["exit_policy"] + (f" >= {s['threshold']:g}" if s["threshold"] is not None else f" T={s['max_timesteps']}")
+    lines.append(f"mode {s['mode']}, exit policy {pol}, controller {s['controller_mode']}, "
+                 f"{m['images_in_flight']} image(s) in flight, energy table {s['energy_table']}")
+    lines.append("")
+    rows = [
+        ("Throughput", f"{s['fps']:.1f} FPS  (makespan {s['seconds']:.4g} s = {s['cycles']:,} cycles at {s['clock_mhz']:g} MHz)"),
+        ("Latency", f"{s['latency_us_mean']:.1f} us mean, p50 {s['latency_us_p50']:.1f}, p95 {s['latency_us_p95']:.1f}, "
+                    f"max {s['latency_us_max']:.1f} us"),
+        ("Timesteps", f"{s['avg_timesteps']:.3f} average of {s['max_timesteps']}"),
+        ("Accuracy", f"{100 * s['accuracy']:.2f} %" + ("  (synthetic workload: not a trained network)" if wl.get("synthetic") else "")),
+        ("Work", f"{s['synaptic_ops_per_image']:,.0f} synaptic ops per image ({s['synaptic_ops_per_image_useful']:,.0f} "
+                 f"up to the exits, the rest speculative), {s['spikes_per_image']:,.0f} spikes per image"
+                 if s["speculation"]["wasted_items"] else
+                 f"{s['synaptic_ops_per_image']:,.0f} synaptic ops and {s['spikes_per_image']:,.0f} spikes per image"),
+        ("Energy", f"{_si(s['energy_j'], 'J')} total, {_si(s['energy_per_image_j'], 'J')} per image "
+                   f"(dynamic {_si(s['energy_dynamic_j'], 'J')}, static {_si(s['energy_static_j'], 'J')})"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines += [f"{k:<{width}}  {v}" for k, v in rows]
+    total = s["energy_j"] or 1.0
+    for comp, j in sorted(s["energy_breakdown_j"].items(), key=lambda kv: -kv[1]):
+        if j > 0:
+            lines.append(f"  {comp:<16} {_si(j, 'J'):>12}  {100 * j / total:5.1f} %")
+    lines.append("")
+    lines.append(f"{'Memory accesses':<18}{'reads':>16}{'writes':>16}")
+    for mem, rw in s["memory_accesses"].items():
+        lines.append(f"  {mem:<16}{rw['reads']:>16,}{rw['writes']:>16,}")
+    c = s["counts"]
+    lines.append(f"  {'mesh':<16}{c['packets']:>16,} packets {c['flit_hops']:,} flit-hops")
+    lines.append("")
+    e = s["early_exit_savings"]
+    if "latency_us_mean_fixed" in e:
+        lines.append(f"Early exit vs fixed T={wl['timesteps']}: latency {_pct(-e['latency_saved_pct'] if e['latency_saved_pct'] is not None else None)} "
+                     f"({e['latency_us_mean_fixed']:.1f} -> {s['latency_us_mean']:.1f} us), energy "
+                     f"{_pct(-e['energy_saved_pct'] if e['energy_saved_pct'] is not None else None)}, "
+                     f"FPS {e['fps_fixed']:.1f} -> {s['fps']:.1f}, synaptic ops "
+                     f"{_pct(-e['synaptic_ops_saved_pct'] if e['synaptic_ops_saved_pct'] is not None else None)}")
+    else:
+        lines.append(f"Early exit: none ({e.get('note', 'fixed policy')})")
+    if s["speculation"]["wasted_items"]:
+        lines.append(f"Speculation wasted {s['speculation']['wasted_items']:,} work items "
+                     f"({s['speculation']['wasted_synaptic_ops']:,} synaptic ops)")
+    lines.append(f"Mapping: {len(m['layers'])} layers on {m['cores_used']} of {m['cores_total']} cores; "
+                 f"spike split over a layer's cores: {m['split']}"
+                 + (" (the workload has no per-channel counts)" if m["split"] == "even" else ""))
+    if m["spilled_layers"]:
+        lines.append("  weights spilled off chip: " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in m["spilled_layers"].items()))
+    b = s["bottleneck"]
+    lines.append(f"Bottleneck: {', '.join(b['layers'])} busy {100 * b['utilization']:.0f} % of the makespan; "
+                 f"stalls on full spike buffers {s['stall_cycles']:,.0f} cycles")
+    if per_layer is not None and len(per_layer):
+        n = max(s["images"], 1)
+        lines.append("")
+        lines.append(f"{'layer':<10}{'cores':>6}{'spill':>7}{'syn ops/img':>14}{'busy':>7}{'stall cycles':>16}{'dyn mJ/img':>12}")
+        for _, r in per_layer.iterrows():
+            lines.append(f"{r['layer']:<10}{r['cores']:>6}{100 * r['spill_fraction']:>6.0f}%"
+                         f"{(r['accumulates'] + r['macs']) / n:>14,.0f}{100 * r['group_utilization']:>6.0f}%"
+                         f"{r['stall_cycles']:>16,.0f}{1e3 * r['energy_dynamic_j'] / n:>12.4f}")
+    return "\n".join(lines)
+
+
+def _plot(per_layer, images: int, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(6, 0.45 * len(per_layer) + 2), 6), sharex=True)
+    x = np.arange(len(per_layer))
+    ax1.bar(x, 1e3 * per_layer["energy_dynamic_j"] / max(images, 1), color="tab:orange")
+    ax1.set_ylabel("dynamic energy\n(mJ / image)")
+    ax2.bar(x, 100 * per_layer["group_utilization"], color="tab:blue")
+    ax2.set_ylabel("cores busy\n(% of makespan)")
+    ax2.set_xticks(x, per_layer["layer"], rotation=60, ha="right")
+    fig.suptitle("per-layer energy and utilisation")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_sample, config: dict,
+                  extra: dict | None = None) -> Path:
+    """Write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png (+ ``extra`` JSON
+    files) into ``out_dir`` atomically: everything goes to a temporary directory beside it that is
+    renamed into place, so a failure leaves no half-written directory."""
+    out = Path(out_dir)
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(str(out), "--out", f"cannot create the parent directory ({err})") from None
+    if out.exists() and not out.is_dir():
+        raise UserError(str(out), "--out", "exists and is not a directory")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)          # mkdtemp makes it private; the result is an ordinary directory
+    try:
+        (tmp / "summary.json").write_text(to_json(summary) + "\n")
+        per_layer.to_csv(tmp / "per_layer.csv", index=False)
+        per_sample.to_csv(tmp / "per_sample.csv", index=False)
+        (tmp / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(config, default=_plain)),
+                                                        sort_keys=False))
+        for name, obj in (extra or {}).items():
+            (tmp / name).write_text(json.dumps(obj, indent=2, default=_plain) + "\n")
+        _plot(per_layer, summary["images"], tmp / "per_layer.png")
+        old = None
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            os.replace(out, old / "previous")
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,236 @@
+"""One design on one workload: config + workload -> exit plan -> mapping -> counts -> timing -> energy.
+
+:func:`simulate` returns the summary dict (what ``run --json`` prints, and what the sweep stores);
+:func:`run_simulation` returns it with the per-layer and per-sample tables. Both also run the same
+design with a fixed T (the workload's T) when the policy is adaptive, to state what early exit saved.
+"""
+from __future__ import annotations
+
+import gc
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from archsim.analytic import analytic_schedule
+from archsim.config import HwConfig, clock_hz
+from archsim.counts import ItemCounts, check_counts, item_counts, oracle_mask
+from archsim.energy import EnergyReport, dynamic_j, energy_report
+from archsim.errors import UserError
+from archsim.exit_policy import ExitPlan, accuracy, plan_exits
+from archsim.hw.chip import Chip, SimTrace
+from archsim.hw.core import CoreTiming, core_timing
+from archsim.mapping import Mapping, map_network
+from archsim.workload import Workload
+
+MODES = ("simpy", "analytic")
+MEMORIES = {"weight_sram": ("weight_reads", None), "potential_sram": ("potential_reads", "potential_writes"),
+            "spike_buffer": ("spike_buffer_reads", "spike_buffer_writes"), "offchip": ("offchip_reads", "offchip_writes")}
+
+
+@dataclass
+class SimulationResult:
+    summary: dict
+    per_layer: pd.DataFrame
+    per_sample: pd.DataFrame
+    mapping: Mapping
+    plan: ExitPlan
+    trace: SimTrace
+    counts: ItemCounts
+    timing: CoreTiming
+    energy: EnergyReport
+
+
+@dataclass
+class _Run:
+    plan: ExitPlan
+    counts: ItemCounts
+    timing: CoreTiming
+    trace: SimTrace
+    totals: dict
+    energy: EnergyReport
+    seconds: float
+
+
+def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode: str, progress: bool,
+             reuse: _Run | None = None) -> _Run:
+    """Counts, cycles and the schedule of one plan; ``reuse``: a run of the same design and workload
+    under another plan, whose counts and cycles only differ in the controller's decisions."""
+    if reuse is None:
+        counts = item_counts(hw, mapping, wl, plan)
+        check_counts(counts, str(wl.source or "workload"))
+        timing = core_timing(hw, mapping, counts, wl)
+    else:
+        counts, timing = reuse.counts.for_plan(plan, wl), reuse.timing
+    if mode == "simpy":
+        # A run allocates millions of small objects and frees them all at the end: the cyclic garbage
+        # collector would only rescan them (about a sixth of the run's time).
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            label = f"simulating ({plan.policy}" + (f" >= {plan.threshold:g})" if plan.adaptive else f", T={plan.max_t})")
+            trace = Chip(hw, mapping, wl, plan, counts, timing, progress=progress, label=label).run()
+        finally:
+            if was_enabled:
+                gc.enable()
+    else:
+        trace = analytic_schedule(hw, mapping, wl, plan, counts, timing,
+                                  oracle_mask(plan, len(mapping.order), wl.timesteps))
+    totals = counts.totals(trace.executed)
+    seconds = trace.makespan / clock_hz(hw)
+    return _Run(plan, counts, timing, trace, totals, energy_report(hw, totals, seconds, len(mapping.links)), seconds)
+
+
+def _resolve_policy(hw, exit_policy, threshold, timesteps) -> tuple[str, float | None]:
+    policy = exit_policy or hw.controller.policy
+    if timesteps is not None and policy != "fixed":
+        raise UserError("command line", "--timesteps", "only goes with --exit-policy fixed")
+    if policy == "fixed":
+        return policy, None
+    return policy, hw.controller.threshold if threshold is None else float(threshold)
+
+
+def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
+                   timesteps: int | None = None, mode: str = "simpy", progress: bool = False,
+                   baseline: bool = True, mapping: Mapping | None = None) -> SimulationResult:
+    """Simulate ``wl`` on ``hw``. ``exit_policy``/``threshold`` default to the hwconfig's controller;
+    ``timesteps`` (fixed policy only) defaults to the workload's T. ``mapping``: a placement to reuse
+    (by default the workload's own, archsim.mapping.map_network), e.g. to compare two workloads on the
+    same placement: the placement follows the workload's mean spike counts, so it may differ."""
+    if mode not in MODES:
+        raise UserError("command line", "--mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+    policy, thr = _resolve_policy(hw, exit_policy, threshold, timesteps)
+    plan = plan_exits(wl, policy, thr, timesteps, source="command line")
+    mapping = mapping or map_network(hw, wl)
+    run = _execute(hw, wl, mapping, plan, mode, progress)
+    base = None
+    if baseline and (plan.adaptive or plan.max_t < wl.timesteps):
+        base = _execute(hw, wl, mapping, plan_exits(wl, "fixed"), mode, progress, reuse=run)
+    summary = _summary(hw, wl, mapping, run, base, mode)
+    per_layer = _per_layer(hw, wl, mapping, run)
+    per_sample = _per_sample(hw, wl, run)
+    return SimulationResult(summary, per_layer, per_sample, mapping, plan, run.trace, run.counts, run.timing,
+                            run.energy)
+
+
+def simulate(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
+             mode: str = "simpy", progress: bool = False) -> dict:
+    """The summary dict of :func:`run_simulation` (JSON-serialisable)."""
+    return run_simulation(hw, wl, exit_policy=exit_policy, threshold=threshold, mode=mode,
+                          progress=progress).summary
+
+
+# ----------------------------------------------------------------------------------------------------
+def _latency_us(hw: HwConfig, trace: SimTrace) -> np.ndarray:
+    return (trace.finish - trace.admit) / hw.clock_mhz
+
+
+def _pct_saved(new: float, old: float) -> float | None:
+    return None if old == 0 else round(100.0 * (old - new) / old, 3)
+
+
+def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run | None, mode: str) -> dict:
+    n, tr, tot, plan = wl.n_samples, run.trace, run.totals, run.plan
+    lat = _latency_us(hw, tr)
+    oracle = run.counts.totals(oracle_mask(plan, len(mapping.order), wl.timesteps))
+    wasted_items = int(tr.executed.sum() - oracle_mask(plan, len(mapping.order), wl.timesteps).sum())
+    cycles = int(math.ceil(tr.makespan))
+    fps = n / run.seconds if run.seconds > 0 else math.inf
+    sram_kib = (hw.core.weight_sram.size_kib + hw.core.potential_sram.size_kib + hw.core.spike_buffer.size_kib) * hw.n_cores
+    savings = {"baseline": f"fixed T={wl.timesteps} on the same workload and design"}
+    if base is None:
+        savings.update(latency_saved_pct=0.0, energy_saved_pct=0.0, note="the run itself is the fixed-T baseline")
+    else:
+        b_lat = float(_latency_us(hw, base.trace).mean())
+        savings.update(
+            latency_us_mean_fixed=round(b_lat, 4), latency_saved_pct=_pct_saved(float(lat.mean()), b_lat),
+            energy_j_fixed=base.energy.total_j, energy_saved_pct=_pct_saved(run.energy.total_j, base.energy.total_j),
+            fps_fixed=round(n / base.seconds, 3), cycles_fixed=int(math.ceil(base.trace.makespan)),
+            avg_timesteps_fixed=float(wl.timesteps),
+            synaptic_ops_saved_pct=_pct_saved(tot["accumulates"] + tot["macs"],
+                                              base.totals["accumulates"] + base.totals["macs"]))
+    meta = wl.meta
+    memory = {m: {"reads": int(tot[r]), "writes": int(tot[w]) if w else 0} for m, (r, w) in MEMORIES.items()}
+    busiest = int(np.argmax(tr.group_busy)) if len(tr.group_busy) else 0
+    return {
+        "images": n,
+        "fps": round(fps, 3),
+        "latency_us_mean": round(float(lat.mean()), 4),
+        "latency_us_p50": round(float(np.percentile(lat, 50)), 4),
+        "latency_us_p95": round(float(np.percentile(lat, 95)), 4),
+        "latency_us_max": round(float(lat.max()), 4),
+        "cycles": cycles,
+        "seconds": run.seconds,
+        "clock_mhz": hw.clock_mhz,
+        "memory_accesses": memory,
+        "energy_j": run.energy.total_j,
+        "energy_per_image_j": run.energy.total_j / n,
+        "energy_dynamic_j": run.energy.dynamic_j,
+        "energy_static_j": run.energy.static_j,
+        "energy_breakdown_j": run.energy.breakdown_j,
+        "energy_detail_j": run.energy.detail_j,
+        "avg_timesteps": plan.avg_timesteps,
+        "max_timesteps": plan.max_t,
+        "accuracy": accuracy(wl, plan),
+        "exit_policy": plan.policy,
+        "threshold": plan.threshold,
+        "controller_mode": hw.controller.mode,
+        "spikes_per_image": tot["spikes_out"] / n,
+        "synaptic_ops_per_image": (tot["accumulates"] + tot["macs"]) / n,
+        "synaptic_ops_per_image_useful": (oracle["accumulates"] + oracle["macs"]) / n,
+        "counts": tot,
+        "counts_useful": oracle,
+        "speculation": {"wasted_items": wasted_items,
+                        "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"])},
+        "early_exit_savings": savings,
+        "area_proxy_sram_kib": sram_kib,
+        "bottleneck": {"group": busiest, "layers": list(mapping.groups[busiest].layers) if mapping.groups else [],
+                       "busy_cycles": float(tr.group_busy.max(initial=0.0)),
+                       "utilization": float(tr.group_busy.max(initial=0.0) / tr.makespan) if tr.makespan else 0.0},
+        "stall_cycles": float(tr.layer_stall.sum()),
+        "offchip_busy_cycles": tr.offchip_busy,
+        "spikes_sent": tr.spikes_sent, "spikes_received": tr.spikes_received, "spikes_dropped": tr.spikes_dropped,
+        "mapping": mapping.summary(),
+        "workload": {"path": wl.source, "kind": wl.kind, "arch": meta.get("arch"), "dataset": meta.get("dataset"),
+                     "synthetic": bool(meta.get("synthetic", False)), "timesteps": wl.timesteps,
+                     "samples": n, "layers": len(mapping.order),
+                     "meta": {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool)) or v is None}},
+        "hwconfig": hw.name,
+        "hwconfig_path": hw.source,
+        "energy_table": hw.energy.name,
+        "mode": mode,
+    }
+
+
+def _per_layer(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run) -> pd.DataFrame:
+    tr = run.trace
+    per = run.counts.per_layer(tr.executed)
+    timing_busy = np.zeros(len(mapping.order))
+    rows = []
+    energy = dynamic_j(hw, per)
+    for li, name in enumerate(mapping.order):
+        place = mapping.layers[name]
+        timing_busy[li] = tr.group_busy[place.group]
+        row = {"layer": name, "group": place.group, "cores": len(place.cores),
+               "core_ids": " ".join(map(str, place.cores)), "max_channels_per_core": max(place.channels_per_core),
+               "split": place.split, "weights_kib": place.weight_bits / 8192, "spill_fraction": place.spill_fraction,
+               "items": int(tr.executed[:, li].sum())}
+        row.update({a: int(v[li]) for a, v in per.items()})
+        row.update({"group_busy_cycles": float(tr.group_busy[place.group]), "stall_cycles": float(tr.layer_stall[li]),
+                    "group_utilization": float(tr.group_busy[place.group] / tr.makespan) if tr.makespan else 0.0,
+                    "energy_dynamic_j": float(energy[li])})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _per_sample(hw: HwConfig, wl: Workload, run: _Run) -> pd.DataFrame:
+    tr, plan = run.trace, run.plan
+    per = run.counts.per_sample(tr.executed)
+    pred = wl.predictions[np.arange(wl.n_samples), plan.exit_t - 1]
+    return pd.DataFrame({
+        "sample": np.arange(wl.n_samples), "label": wl.labels, "exit_timestep": plan.exit_t, "prediction": pred,
+        "correct": pred == wl.labels, "admit_cycle": tr.admit, "finish_cycle": tr.finish,
+        "latency_us": _latency_us(hw, tr), "items": tr.executed.sum(axis=(1, 2)),
+        "spikes": per["spikes_out"], "synaptic_ops": per["accumulates"] + per["macs"],
+        "energy_dynamic_j": dynamic_j(hw, per)})

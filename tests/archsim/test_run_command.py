@@ -1,0 +1,128 @@
+"""The run command end to end: report, JSON, --out files, policies and modes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from archsim import graph as lg
+from archsim.cli import main
+from archsim.simulate import run_simulation, simulate
+from archsim.synthetic import synthetic_workload
+from archsim.workload import Workload, load_workload, save_workload
+
+from .conftest import ROOT, make_hw, make_workload
+
+REQUIRED = ("images", "fps", "latency_us_mean", "cycles", "memory_accesses", "energy_j", "energy_per_image_j",
+            "energy_breakdown_j", "avg_timesteps", "accuracy", "exit_policy", "threshold", "spikes_per_image",
+            "synaptic_ops_per_image", "early_exit_savings", "area_proxy_sram_kib", "workload", "hwconfig", "mode")
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory):
+    return save_workload(tmp_path_factory.mktemp("wl") / "synthetic_tiny.npz", synthetic_workload("tiny", 12, 4))
+
+
+def test_summary_keys_and_json(tiny_file, capsys):
+    assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--json"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert all(k in s for k in REQUIRED)
+    assert set(s["memory_accesses"]) == {"weight_sram", "potential_sram", "spike_buffer", "offchip"}
+    assert s["workload"]["path"] == str(tiny_file) and s["workload"]["synthetic"] is True
+    assert s["early_exit_savings"]["latency_us_mean_fixed"] > 0
+
+
+def test_out_dir_written_whole(tiny_file, tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "stale.txt").write_text("old")
+    assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--out", str(out),
+                 "--mode", "analytic"]) == 0
+    text = capsys.readouterr().out
+    assert "FPS" in text and "Energy" in text and "Mapping" in text
+    assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "per_layer.csv", "per_layer.png",
+                                                     "per_sample.csv", "summary.json"]
+    s = json.loads((out / "summary.json").read_text())
+    assert all(k in s for k in REQUIRED)
+    assert len(pd.read_csv(out / "per_layer.csv")) == 3
+    assert len(pd.read_csv(out / "per_sample.csv")) == 12
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    assert cfg["workload_path"] == str(tiny_file)
+    assert cfg["command"].startswith("python -m archsim run ") and "--mode analytic" in cfg["command"]
+    assert cfg["hwconfig"]["name"] == "default-32core" and "components" in cfg["energy_table_loaded"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]      # no temporary left over
+
+
+def test_fixed_policy_and_samples(tiny_file, capsys):
+    assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--json", "--samples", "5",
+                 "--exit-policy", "fixed", "--timesteps", "2"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["images"] == 5 and s["avg_timesteps"] == 2 and s["exit_policy"] == "fixed"
+    assert s["early_exit_savings"]["latency_saved_pct"] > 0      # 2 of 4 timesteps vs the fixed T=4
+
+
+def test_simulate_returns_the_summary_dict(tiny_file):
+    s = simulate(make_hw(), load_workload(tiny_file).subset(4), exit_policy="confidence", threshold=0.7, mode="analytic")
+    assert s["exit_policy"] == "confidence" and s["threshold"] == 0.7
+    json.dumps(s)
+
+
+def test_speculation_counts_wasted_work():
+    wl = make_workload(conv1=[[50, 50, 50, 50]] * 3, conv2=[[20, 20, 20, 20]] * 3, exit_after=[1, 1, 1])
+    wait = simulate(make_hw(**{"controller.mode": "wait"}), wl)
+    spec = simulate(make_hw(**{"controller.mode": "speculate"}), wl)
+    assert wait["speculation"]["wasted_items"] == 0
+    assert spec["speculation"]["wasted_items"] > 0
+    assert spec["counts_useful"] == wait["counts"]
+    assert spec["latency_us_mean"] <= wait["latency_us_mean"]
+
+
+def test_shipped_synthetic_vgg16_runs():
+    path = ROOT / "workloads" / "synthetic_vgg16.npz"
+    wl = load_workload(path)
+    assert wl.n_samples == 10_000 and wl.timesteps == 4 and wl.meta["synthetic"]
+    assert 2.0 < wl.exit_timestep.mean() < 2.4
+    proc = subprocess.run([sys.executable, "-m", "archsim", "run", "hwconfigs/default.yaml", str(path),
+                           "--samples", "40", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads(proc.stdout)
+    assert s["images"] == 40 and s["fps"] > 0 and s["mapping"]["split"].startswith("per-channel")
+
+
+def test_residual_edges_count_and_simulate():
+    g = lg.new_graph((3, 8, 8))
+    lg.add_conv(g, "c1", "input", out_channels=4)
+    lg.add_conv(g, "c2", "c1", out_channels=4)
+    lg.add_conv(g, "c3", "c2", out_channels=4)
+    lg.add_residual(g, "c1", "c3")                      # identity shortcut: one accumulate per spike
+    lg.add_linear(g, "fc", "c3", out_features=4, pool=8, spiking=False)
+    spikes = np.zeros((2, 5, 2), dtype=np.int32)
+    spikes[:, 1], spikes[:, 2], spikes[:, 3] = 20, 10, 5
+    ones = np.ones((2, 2), dtype=np.float32)
+    wl = Workload(g, spikes, np.zeros(2, np.int32), np.zeros((2, 2), np.int32), {"entropy": ones},
+                  np.array([2, 2], np.int32), {"kind": "direct", "timesteps": 2})
+    hw = make_hw(**{"mesh.cols": 4})
+    fo = g.edges["c2", "c3"]["fan_out"]
+    for mode in ("simpy", "analytic"):
+        res = run_simulation(hw, wl, mode=mode, exit_policy="fixed", baseline=False)
+        rows = res.per_layer.set_index("layer")
+        assert rows.loc["c3", "accumulates"] == 4 * int(np.floor(10 * fo + 20 * 1 + 0.5))
+        assert rows.loc["c3", "spikes_in"] == 4 * (10 + 20)
+        if mode == "simpy":
+            assert res.summary["spikes_sent"] == res.summary["spikes_received"]
+
+
+def test_compare_gpu_branch(tiny_file, capsys):
+    log = ROOT / "gpu_logs" / "SAMPLE_h100_vgg16_cifar10_b1_entropy.csv"
+    pytest.importorskip("archsim.gpu.compare")
+    if not log.exists():
+        pytest.skip("no sample GPU log")
+    assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--json", "--mode", "analytic",
+                 "--compare-gpu", str(log)]) == 0
+    s = json.loads(capsys.readouterr().out)
+    assert "gpu_comparison" in s
