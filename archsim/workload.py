@@ -96,6 +96,9 @@ def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez_compressed(f, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; a workload is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

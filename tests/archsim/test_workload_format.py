@@ -58,6 +58,7 @@ def test_residual_edges_add_into_the_target():
 def test_round_trip(tmp_path):
     wl = synthetic_workload("tiny", n_samples=5, timesteps=3, seed=1)
     path = save_workload(tmp_path / "w.npz", wl)
+    assert path.stat().st_mode & 0o044 == 0o044  # readable by others, not mkstemp's 0600
     back = load_workload(path)
     assert back.layers == wl.layers
     np.testing.assert_array_equal(back.spikes, wl.spikes)

@@ -1,0 +1,215 @@
+"""The command lines end to end on the tiny net and generated data: training lowers the loss, --resume
+equals an uninterrupted run, export round-trips through archsim's loader, bad input exits 2 on one line."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from archsim.errors import run_cli
+from archsim.workload import load_workload
+from snn import evaluate as ev
+from snn import export as ex
+from snn import train as tr
+from snn.checkpoint import load_checkpoint, save_checkpoint
+from snn.models import build
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def train_args(data, out, cache, *extra):
+    return ["--arch", "tiny", "--dataset", "imagefolder", "--data-dir", str(data), "--image-size", "16",
+            "--timesteps", "3", "--epochs", "2", "--batch-size", "8", "--eval-batch-size", "16", "--lr", "0.05",
+            "--num-threads", "1", "--no-progress", "--cache-dir", str(cache), "--out", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(image_folder, tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    out = root / "full"
+    assert run_cli(tr.main, train_args(image_folder, out, root / "cache")) == 0
+    return out, root
+
+
+def test_training_lowers_the_loss(image_folder, tmp_path):
+    torch.manual_seed(0)
+    from snn.data import DeviceData, load_dataset
+    from snn.losses import make_loss
+    d = load_dataset(image_folder, "imagefolder", image_size=16, cache_dir=None)
+    data = DeviceData(d.train_x, d.train_y, d.mean, d.std, "cpu")
+    m = build("tiny", 2, 3).train()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    loss_fn = make_loss("atsnn", 3)
+    x, y = next(data.batches(48))
+    first = None
+    for _ in range(15):
+        loss = loss_fn(m(x), y)
+        first = float(loss.detach()) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        assert float(loss_fn(m(x), y)) < 0.7 * first
+
+
+def test_train_writes_everything(trained):
+    out, _ = trained
+    for f in ("config.json", "log.csv", "last.pt", "model.pt", "results.json", "curves.png"):
+        assert (out / f).is_file(), f
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["seed"] == 0 and cfg["arch"] == "tiny" and "snn.train" in cfg["command"]
+    header = (out / "log.csv").read_text().splitlines()[0].split(",")
+    assert {"train_loss", "test_acc_T1", "test_acc_T3", "lr", "images_per_s", "wall_s"} <= set(header)
+    res = json.loads((out / "results.json").read_text())
+    assert res["epochs_trained"] == 2 and set(res["per_timestep_accuracy"]) == {"T1", "T2", "T3"}
+    ck = load_checkpoint(out / "model.pt")
+    assert "optimizer" not in ck and (out / "model.pt").stat().st_size < 100_000
+
+
+def test_resume_equals_uninterrupted(trained, image_folder):
+    out, root = trained
+    part = root / "part"
+    assert run_cli(tr.main, train_args(image_folder, part, root / "cache", "--stop-after", "1")) == 0
+    assert len((part / "log.csv").read_text().splitlines()) == 2  # header + epoch 1
+    assert run_cli(tr.main, train_args(image_folder, part, root / "cache", "--resume")) == 0
+    a, b = load_checkpoint(out / "model.pt")["state_dict"], load_checkpoint(part / "model.pt")["state_dict"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_evaluate_and_export_round_trip(trained, image_folder, tmp_path):
+    out, root = trained
+    assert run_cli(ev.main, [str(out / "model.pt"), "--out", str(tmp_path / "ev"), "--calibrate", "16",
+                             "--cache-dir", str(root / "cache"), "--num-threads", "1"]) == 0
+    res = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    assert set(res["per_timestep_accuracy"]) == {"T1", "T2", "T3"}
+    assert (tmp_path / "ev" / "accuracy_vs_timesteps.png").is_file() and (tmp_path / "ev" / "sweep.csv").is_file()
+    fixed = [r for r in res["sweep"] if r["policy"] == "fixed"]
+    assert fixed[-1]["relative_complexity"] == pytest.approx(1.0)
+    wl_path = tmp_path / "wl" / "tiny.npz"
+    assert run_cli(ex.main, [str(out / "model.pt"), "--out", str(wl_path), "--threshold", "0.5",
+                             "--cache-dir", str(root / "cache"), "--num-threads", "1"]) == 0
+    wl = load_workload(wl_path)
+    assert wl.spikes.shape == (16, 4, 3) and wl.n_samples == 16
+    assert wl.layers == ["input", "conv1", "conv2", "out"]
+    assert (wl.spikes[:, 0] == 0).all() and (wl.spikes[:, -1] == 0).all()
+    assert wl.meta["kind"] == "direct" and wl.meta["arch"] == "tiny" and wl.meta["threshold"] == 0.5
+    for key in ("dataset", "timesteps", "exit_policy", "seed", "command", "checkpoint"):
+        assert key in wl.meta
+    assert set(wl.scores) == {"entropy", "confidence"}
+    expect = np.where((wl.scores["entropy"] >= 0.5).any(1), (wl.scores["entropy"] >= 0.5).argmax(1) + 1, 3)
+    assert np.array_equal(wl.exit_timestep, expect)
+    assert set(wl.channel_spikes_mean) == {"conv1", "conv2"} and wl.channel_spikes_mean["conv1"].shape == (4, 3)
+    # the stored spikes are those the model emits
+    from snn.checkpoint import load_model
+    from snn.data import load_dataset
+    from snn.models import record_spikes
+    m, cfg = load_model(out / "model.pt")
+    d = load_dataset(image_folder, "imagefolder", image_size=16, cache_dir=root / "cache")
+    from snn.data import test_indices
+    first2 = test_indices(len(d.test_y))[:2]
+    assert np.array_equal(wl.labels, d.test_y[test_indices(len(d.test_y))])
+    x = (torch.from_numpy(d.test_x[first2]).float() / 255 - torch.tensor(d.mean).view(1, 3, 1, 1)) / \
+        torch.tensor(d.std).view(1, 3, 1, 1)
+    with torch.no_grad(), record_spikes(m) as rec:
+        o = m(x)
+    assert np.array_equal(rec.totals()[0].T.numpy().astype(int), wl.spikes[:2, 1])
+    assert np.array_equal(o.cumsum(0).argmax(-1).T.numpy(), wl.predictions[:2])
+    # the run's record assembles from those files
+    from snn import results
+    rec = tmp_path / "res" / "r.json"
+    (tmp_path / "res").mkdir()
+    assert run_cli(results.main, ["--run", str(out), "--eval", str(tmp_path / "ev" / "eval.json"),
+                                  "--workload", str(wl_path), "--model", str(out / "model.pt"),
+                                  "--out", str(rec)]) == 0
+    doc = json.loads(rec.read_text())
+    assert doc["epochs_trained"] == 2 and doc["seed"] == 0 and doc["workload"]["samples"] == 16
+    assert set(doc["commands"]) == {"train", "evaluate", "export", "results"}
+
+
+def _one_line_error(capsys, rc, field):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2, err
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    assert field in err[0], err
+
+
+def test_bad_inputs_in_process(trained, image_folder, tmp_path, capsys):
+    out, root = trained
+    cache = root / "cache"
+    cases = [
+        (train_args(tmp_path / "nowhere", tmp_path / "o1", cache), "data_dir"),
+        (train_args(image_folder, tmp_path / "o2", cache, "--image-size", "32"), "image size"),
+        (train_args(image_folder, tmp_path / "o3", cache, "--arch", "alexnet"), "arch"),
+        (train_args(image_folder, tmp_path / "o4", cache, "--loss", "hinge"), "loss"),
+        (train_args(image_folder, tmp_path / "o5", cache, "--timesteps", "0"), "timesteps"),
+        (train_args(image_folder, tmp_path / "o6", cache, "--schedule", "cubic"), "schedule"),
+        (train_args(image_folder, tmp_path / "o7", cache, "--epochs", "x"), "epochs"),
+    ]
+    for argv, field in cases:
+        _one_line_error(capsys, run_cli(tr.main, argv), field)
+    for i in range(1, 8):
+        assert not (tmp_path / f"o{i}").exists()  # nothing half-written, not even an empty folder
+    # a non-writable output directory (a path below a regular file: fails even for root)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    _one_line_error(capsys, run_cli(tr.main, train_args(image_folder, blocker / "run", cache)), "not writable")
+    _one_line_error(capsys, run_cli(ex.main, [str(out / "model.pt"), "--out", str(blocker / "w.npz")]),
+                    "not writable")
+    # resuming a run of another architecture
+    _one_line_error(capsys, run_cli(tr.main, train_args(image_folder, out, cache, "--resume", "--arch", "small")),
+                    "arch")
+
+
+def test_bad_checkpoints(trained, tmp_path, capsys):
+    out, root = trained
+    _one_line_error(capsys, run_cli(ev.main, [str(out / "model.pt"), "--out", str(tmp_path / "e1"),
+                                              "--arch", "small"]), "arch")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes((out / "model.pt").read_bytes()[:500])
+    _one_line_error(capsys, run_cli(ev.main, [str(corrupt), "--out", str(tmp_path / "e2")]), "checkpoint")
+    # a checkpoint claiming another architecture than its weights
+    ck = load_checkpoint(out / "model.pt")
+    forged = tmp_path / "forged.pt"
+    save_checkpoint(forged, build("tiny", 2, 3), dict(ck["config"], arch="small", input_shape=[3, 16, 16]))
+    _one_line_error(capsys, run_cli(ex.main, [str(forged), "--out", str(tmp_path / "w" / "x.npz")]), "state_dict")
+    _one_line_error(capsys, run_cli(ex.main, [str(out / "model.pt"), "--out", str(tmp_path / "w2" / "x.npz"),
+                                              "--threshold", "2"]), "threshold")
+    for d in ("e1", "e2", "w", "w2"):
+        assert not (tmp_path / d).exists()
+
+
+@pytest.mark.parametrize("module,argv,field", [
+    ("snn.train", ["--arch", "tiny", "--data-dir", "/nonexistent/data", "--out", "{tmp}/r"], "data_dir"),
+    ("snn.evaluate", ["{tmp}/missing.pt", "--out", "{tmp}/e"], "checkpoint"),
+])
+def test_cli_subprocess_exit_2_one_line(module, argv, field, tmp_path):
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    p = subprocess.run([sys.executable, "-m", module, *argv], cwd=REPO, capture_output=True, text=True,
+                       env=env, timeout=120)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2, p.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0], p.stderr
+    assert "Traceback" not in p.stderr
+    assert not (tmp_path / "r").exists() and not (tmp_path / "e").exists()
+
+
+def test_event_data_pipeline(event_folder, tmp_path):
+    """CIFAR10-DVS-style events through train -> export: the input node is spiking and counts events."""
+    out = tmp_path / "ev"
+    argv = ["--arch", "tiny", "--dataset", "events", "--data-dir", str(event_folder), "--timesteps", "3",
+            "--epochs", "1", "--batch-size", "4", "--num-threads", "1", "--no-progress",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
+    assert run_cli(tr.main, argv) == 0
+    wl_path = tmp_path / "ev.npz"
+    assert run_cli(ex.main, [str(out / "model.pt"), "--out", str(wl_path), "--cache-dir", str(tmp_path / "cache"),
+                             "--num-threads", "1"]) == 0
+    wl = load_workload(wl_path)
+    assert wl.graph.nodes["input"]["spiking"] and wl.graph.nodes["input"]["shape"] == [2, 16, 16]
+    assert (wl.spikes[:, 0, :].sum(1) == 200).all()  # every generated event is one input spike
