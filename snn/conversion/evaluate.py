@@ -43,8 +43,9 @@ def extra_events_per_image(stages: list[Stage]) -> int:
 
 
 def dense_macs_per_image(stages: list[Stage]) -> int:
-    """The ANN's multiply-accumulates per image (= synapses of all stages, borders exact)."""
-    return int(sum(float(f.sum()) for f in fanouts(stages)))
+    """The ANN's multiply-accumulates per image: it pools first, then one MAC per pooled input x synapse
+    (borders exact) -- a pooled stage's spiking synapses count pool^2 times more."""
+    return int(sum(float(f.sum()) / (st.pool * st.pool) for st, f in zip(stages, fanouts(stages))))
 
 
 @torch.no_grad()
