@@ -34,7 +34,7 @@ from snn.cli import (Parser, atomic_write_text, command_line, ensure_writable_di
 from snn.conversion import evaluate as ev
 from snn.conversion import export, quartz
 from snn.conversion.normalise import activation_scales
-from snn.conversion.stages import fold_input_normalisation, read_stages, scale_stages, to
+from snn.conversion.stages import fold_input_normalisation, forward, read_stages, scale_stages, to
 from snn.data import DATASETS, load_dataset
 
 METHODS = ("quartz", "rate")
@@ -183,7 +183,6 @@ def main(argv: list[str] | None = None) -> int:
     x = torch.from_numpy(ds.test_x[:64]).float() / 255.0
     xn = (x - torch.tensor(mean).view(1, -1, 1, 1)) / torch.tensor(std).view(1, -1, 1, 1)
     with torch.no_grad():
-        from snn.conversion.stages import forward
         fold_err = float((forward(stages, x) - model(xn)).abs().max())
 
     rng = np.random.RandomState(a.seed)
