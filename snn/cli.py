@@ -83,6 +83,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         raise UserError(str(p), "out", f"cannot write ({err.strerror or err})") from None
 
 
+def atomic_save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
+    """Save a matplotlib figure as PNG through a temp file (a killed run leaves no half PNG), then close it."""
+    import matplotlib.pyplot as plt
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    plt.close(fig)
+    os.replace(tmp, p)
+
+
 class EmptyDirGuard:
     """``with EmptyDirGuard(path):`` -- if the block fails and ``path`` did not exist before and is still
     empty, remove it again (bad input leaves nothing behind, not even an empty folder)."""

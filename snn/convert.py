@@ -29,7 +29,7 @@ import torch
 from archsim.errors import UserError, run_cli
 from archsim.workload import save_workload
 from snn.checkpoint import load_checkpoint, model_from_config
-from snn.cli import (Parser, atomic_write_text, command_line, ensure_writable_dir, ensure_writable_file,
+from snn.cli import (Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, ensure_writable_file,
                      positive, resolve_device)
 from snn.conversion import evaluate as ev
 from snn.conversion import export, quartz
@@ -151,10 +151,7 @@ def plot(results: dict, path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
+    atomic_save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from archsim.errors import UserError, run_cli
 from archsim.graph import layer_names
 from snn import exit_policy as xp
 from snn.checkpoint import load_model
-from snn.cli import EmptyDirGuard, Parser, atomic_write_text, command_line, ensure_writable_dir, positive, resolve_device
+from snn.cli import EmptyDirGuard, Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, positive, resolve_device
 from snn.data import DeviceData, test_indices, load_dataset
 from snn.inference import collect, relative_complexity, synaptic_ops
 from snn.models import ARCHS
@@ -113,10 +112,7 @@ def plot(rows: list[dict], defaults: dict, path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_save_figure(fig, path)
 
 
 def evaluate(a) -> dict:

@@ -32,7 +32,7 @@ import torch
 from archsim.errors import UserError, run_cli
 from snn import exit_policy as xp
 from snn.checkpoint import load_checkpoint, save_checkpoint
-from snn.cli import (EmptyDirGuard, Parser, atomic_write_text, command_line, ensure_writable_dir, positive,
+from snn.cli import (EmptyDirGuard, Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, positive,
                      resolve_device)
 from snn.data import DATASETS, DeviceData, load_dataset
 from snn.inference import collect
@@ -166,10 +166,7 @@ def plot_curves(rows: list[dict], T: int, path: Path) -> None:
         ax[1].plot(ep, [100 * r[f"test_acc_T{t}"] for r in rows], marker="o", label=f"T{t}")
     ax[1].set_xlabel("epoch"), ax[1].set_ylabel("test accuracy %"), ax[1].legend()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, path)
+    atomic_save_figure(fig, path, dpi=100)
 
 
 def train(cfg: dict, resume: bool = False, progress: bool = True, stop_after: int = 0) -> dict:

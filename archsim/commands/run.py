@@ -8,7 +8,6 @@ hwconfig with its energy table, the command and the workload path) and per_layer
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 
 from archsim.errors import UserError

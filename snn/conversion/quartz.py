@@ -247,7 +247,6 @@ def simulate_stage_events(stage: Stage, in_times: torch.Tensor, t_max: int, rect
 
     def gap(s: int, n: int):
         # the n steps after step s, without input: fire where V + I*k first reaches the threshold
-        nonlocal V
         if n <= 0:
             return
         if fire and s >= 0:
