@@ -75,6 +75,10 @@ def load_model(path: str | os.PathLike, device: str = "cpu", expect_arch: str | 
                ) -> tuple[nn.Module, dict]:
     ck = load_checkpoint(path)
     cfg = ck["config"]
+    if cfg.get("neuron", "lif") != "lif":
+        # A ReLU ANN (snn.conversion.train_ann) has no timesteps to exit from: only snn.convert reads it.
+        raise UserError(str(path), "neuron", f"checkpoint holds a {cfg.get('neuron')!r} ANN, not a spiking "
+                        "network; convert it with python -m snn.convert")
     if expect_arch is not None and cfg.get("arch") != expect_arch:
         raise UserError(str(path), "arch", f"checkpoint is {cfg.get('arch')!r}, expected {expect_arch!r}")
     model = model_from_config(cfg)

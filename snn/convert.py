@@ -29,7 +29,7 @@ import torch
 from archsim.errors import UserError, run_cli
 from archsim.workload import save_workload
 from snn.checkpoint import load_checkpoint, model_from_config
-from snn.cli import (Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, ensure_writable_file,
+from snn.cli import (EmptyDirGuard, Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, ensure_writable_file,
                      positive, resolve_device)
 from snn.conversion import evaluate as ev
 from snn.conversion import export, quartz
@@ -157,6 +157,11 @@ def plot(results: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     check_args(a)
+    with EmptyDirGuard(a.out):  # a bad checkpoint or data dir leaves no empty output folder behind
+        return convert(a)
+
+
+def convert(a) -> int:
     out = ensure_writable_dir(a.out)
     if a.json:
         ensure_writable_file(a.json, "json")

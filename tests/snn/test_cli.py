@@ -213,3 +213,29 @@ def test_event_data_pipeline(event_folder, tmp_path):
     wl = load_workload(wl_path)
     assert wl.graph.nodes["input"]["spiking"] and wl.graph.nodes["input"]["shape"] == [2, 16, 16]
     assert (wl.spikes[:, 0, :].sum(1) == 200).all()  # every generated event is one input spike
+
+
+def test_commands_for_spiking_networks_refuse_a_relu_ann(tmp_path, image_folder):
+    """A ReLU ANN checkpoint (snn.conversion.train_ann) has no timesteps: evaluate and export refuse it in
+    one line, and a refused snn.convert leaves no empty output folder behind."""
+    import subprocess
+    import sys
+
+    from snn.checkpoint import model_from_config, save_checkpoint
+    cfg = {"arch": "tiny", "neuron": "relu", "timesteps": 1, "num_classes": 10, "input_shape": [3, 16, 16]}
+    ann = tmp_path / "ann.pt"
+    save_checkpoint(ann, model_from_config(cfg, neuron="relu"), cfg)
+    for argv in (["snn.evaluate", str(ann), "--data-dir", str(image_folder), "--out", str(tmp_path / "ev")],
+                 ["snn.export", str(ann), "--data-dir", str(image_folder), "--out", str(tmp_path / "w.npz")]):
+        r = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+        assert "neuron" in r.stderr and "snn.convert" in r.stderr
+    assert not (tmp_path / "ev").exists() and not (tmp_path / "w.npz").exists()
+    snn_cfg = dict(cfg, neuron="lif", timesteps=2)
+    save_checkpoint(tmp_path / "snn.pt", model_from_config(snn_cfg), snn_cfg)
+    r = subprocess.run([sys.executable, "-m", "snn.convert", str(tmp_path / "snn.pt"), "--method", "quartz",
+                        "--t-max", "4", "--data-dir", str(image_folder), "--dataset", "imagefolder",
+                        "--out", str(tmp_path / "conv")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "conv").exists()  # refused input leaves no empty output folder
