@@ -48,6 +48,13 @@ class ExitPlan:
         return np.minimum(self.exit_t, self.max_t - 1)
 
 
+def first_exit(scores: np.ndarray, threshold: float) -> np.ndarray:
+    """The exit rule, the one both the trainer and the simulator apply: per sample (rows of ``scores``
+    [N, T]), the 1-based first timestep whose score is >= ``threshold``, else T (runs to the end)."""
+    above = np.asarray(scores) >= float(threshold)
+    return np.where(above.any(axis=1), above.argmax(axis=1) + 1, above.shape[1]).astype(np.int64)
+
+
 def plan_exits(wl: Workload, policy: str, threshold: float | None = None,
                timesteps: int | None = None, source: str = "exit policy") -> ExitPlan:
     """The exit timestep of every sample under ``policy``."""
@@ -66,9 +73,7 @@ def plan_exits(wl: Workload, policy: str, threshold: float | None = None,
     if policy not in wl.scores:
         have = ", ".join(sorted(wl.scores)) or "none"
         raise UserError(source, "exit_policy", f"the workload stores no '{policy}' scores (it has: {have})")
-    above = wl.scores[policy] >= float(threshold)
-    exit_t = np.where(above.any(axis=1), above.argmax(axis=1) + 1, t_all).astype(np.int64)
-    return ExitPlan(policy, float(threshold), exit_t, t_all)
+    return ExitPlan(policy, float(threshold), first_exit(wl.scores[policy], threshold), t_all)
 
 
 def accuracy(wl: Workload, plan: ExitPlan) -> float:

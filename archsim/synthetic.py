@@ -9,6 +9,7 @@ import networkx as nx
 import numpy as np
 
 from archsim import graph as lg
+from archsim.exit_policy import first_exit
 from archsim.workload import Workload
 
 # VGG16 for CIFAR (13 convs, average pooling after blocks 2, 4, 7, 10, 13, then a classifier).
@@ -66,8 +67,7 @@ def synthetic_workload(arch: str = "vgg16", n_samples: int = 100, timesteps: int
     wrong = (labels[:, None] + 1 + rng.integers(0, classes - 1, (n_samples, timesteps))) % classes
     predictions = np.where(correct, labels[:, None], wrong)
     threshold = 0.9
-    above = entropy >= threshold
-    exit_t = np.where(above.any(1), above.argmax(1) + 1, timesteps)
+    exit_t = first_exit(entropy, threshold)
     meta = dict(kind="direct", arch=arch, dataset="synthetic", timesteps=timesteps, synthetic=True,
                 exit_policy="entropy", threshold=threshold, seed=seed, rate=rate,
                 command=f"archsim.synthetic.synthetic_workload({arch!r}, {n_samples}, {timesteps}, {seed}, {rate}"

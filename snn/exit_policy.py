@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from archsim.errors import UserError
+from archsim.exit_policy import first_exit
 
 POLICIES = ("entropy", "confidence", "fixed")
 
@@ -37,9 +38,7 @@ def exit_timestep(score: np.ndarray | torch.Tensor, threshold: float) -> np.ndar
     s = np.asarray(score.cpu() if isinstance(score, torch.Tensor) else score)
     if s.ndim != 2 or s.shape[1] < 1:
         raise UserError("exit policy", "scores", f"need [N, T], got shape {list(s.shape)}")
-    T = s.shape[1]
-    hit = s >= threshold
-    return np.where(hit.any(1), hit.argmax(1) + 1, T).astype(np.int32)
+    return first_exit(s, threshold).astype(np.int32)
 
 
 def fixed_exit(n: int, timesteps: int) -> np.ndarray:
