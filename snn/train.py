@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from archsim.errors import UserError, run_cli
 from snn import exit_policy as xp
@@ -38,6 +39,7 @@ from snn.data import DATASETS, DeviceData, load_dataset
 from snn.inference import collect
 from snn.losses import LOSSES, SCHEDULES, make_loss
 from snn.models import ARCHS, build
+from snn.models.common import NEURONS
 from snn.surrogate import DEFAULT_ALPHA
 
 DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9}
@@ -46,6 +48,10 @@ DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9}
 def parser() -> Parser:
     p = Parser(prog="snn.train", description="Train an ATSNN spiking network.")
     p.add_argument("--arch", default="small", help=f"one of {list(ARCHS)}")
+    p.add_argument("--neuron", default="lif", choices=list(NEURONS),
+                   help="lif: the spiking network; relu: its ANN twin (one pass, T=1), e.g. to --init-from")
+    p.add_argument("--init-from", default="",
+                   help="start from the weights of this checkpoint (same arch: an SNN, or its ReLU twin)")
     p.add_argument("--dataset", default="cifar10", help=f"one of {list(DATASETS)}")
     p.add_argument("--data-dir", required=True, help="tarball, ImageFolder tree, or cifar pickle folder")
     p.add_argument("--cache-dir", default="data/cache")
@@ -72,11 +78,17 @@ def parser() -> Parser:
     p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
                    help="torch.compile the fused LIF loop (auto: on CUDA only)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                   help="autocast dtype of the forward pass (auto: bf16 on CUDA, fp32 on the CPU); "
+                        "bf16 also uses channels_last")
     p.add_argument("--num-threads", type=int, default=0, help="CPU threads (0: torch default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-subset", type=int, default=0, help="train on the first N of a seeded shuffle")
     p.add_argument("--test-subset", type=int, default=0, help="evaluate on the first N test images")
     p.add_argument("--max-minutes", type=float, default=0.0, help="stop after the epoch that passes this")
+    p.add_argument("--chunk-minutes", type=float, default=0.0,
+                   help="pause this command (schedule unchanged) before an epoch that would end past this; "
+                        "continue with --resume")
     p.add_argument("--stop-after", type=int, default=0, help=argparse_hidden())
     p.add_argument("--out", required=True)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -110,8 +122,12 @@ def resolve_config(a) -> dict:
                         f"unknown surrogate {a.surrogate!r}; choose one of {sorted(DEFAULT_ALPHA)}")
     device = resolve_device(a.device)
     compile_ = a.compile == "on" or (a.compile == "auto" and device.type == "cuda")
+    if a.neuron == "relu" and a.timesteps != 1:
+        raise UserError("command line", "timesteps", f"the ReLU twin runs one pass: use --timesteps 1, "
+                        f"got {a.timesteps}")
+    precision = a.precision if a.precision != "auto" else ("bf16" if device.type == "cuda" else "fp32")
     return dict(
-        arch=a.arch, dataset=a.dataset, data_dir=str(a.data_dir), image_size=a.image_size,
+        arch=a.arch, neuron=a.neuron, init_from=str(a.init_from), precision=precision, dataset=a.dataset, data_dir=str(a.data_dir), image_size=a.image_size,
         timesteps=a.timesteps, loss=a.loss, schedule=a.schedule, gamma=a.gamma, epochs=a.epochs,
         batch_size=a.batch_size, eval_batch_size=a.eval_batch_size, optimizer=a.optimizer, lr=a.lr,
         weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, label_smoothing=a.label_smoothing,
@@ -119,7 +135,7 @@ def resolve_config(a) -> dict:
                            decay_input=a.charge == "spikingjelly", fused=not a.eager, compile=compile_),
         device=str(device), num_threads=a.num_threads or torch.get_num_threads(), seed=a.seed,
         train_subset=a.train_subset, test_subset=a.test_subset, max_minutes=a.max_minutes,
-        cache_dir=a.cache_dir, out=str(a.out), command=a.command,
+        chunk_minutes=a.chunk_minutes, cache_dir=a.cache_dir, out=str(a.out), command=a.command,
         torch_version=torch.__version__,
     )
 
@@ -183,6 +199,7 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
                       cache_dir=cfg["cache_dir"])
     cfg["num_classes"], cfg["input_shape"] = ds.num_classes, list(ds.input_shape)
     cfg["classes"] = ds.classes
+    cfg["mean"], cfg["std"] = list(ds.mean), list(ds.std)  # the input normalisation, for snn.convert
     if ds.kind == "events" and ds.train_x.shape[1] != cfg["timesteps"]:
         raise UserError(cfg["data_dir"], "timesteps", "event frames were binned for another T")
     state = None
@@ -190,10 +207,13 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         last = out / "last.pt"
         state = load_checkpoint(last, full=True)
         old = state["config"]
-        for k in ("arch", "dataset", "timesteps", "loss", "schedule", "epochs", "batch_size", "seed", "lr",
+        for k in ("arch", "neuron", "dataset", "timesteps", "loss", "schedule", "epochs", "batch_size", "seed", "lr",
                   "optimizer", "train_subset"):
             if old.get(k) != cfg.get(k):
                 raise UserError(str(last), k, f"checkpoint has {old.get(k)!r}, command line {cfg.get(k)!r}")
+        for k in ("init_from", "init_from_config"):  # the weights it started from, whatever this command says
+            if k in old:
+                cfg[k] = old[k]
         cfg["resume_commands"] = list(old.get("resume_commands", [])) + [cfg["command"]]
         cfg["command"] = old["command"]  # the run's own command; the resumptions are listed beside it
     seed_everything(cfg["seed"])
@@ -203,16 +223,22 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
     else:
         idx = np.arange(len(ds.train_y))
     cuda = device.type == "cuda"
-    train_data = DeviceData(ds.train_x[idx], ds.train_y[idx], ds.mean, ds.std, device, channels_last=cuda)
+    bf16 = cfg.get("precision") == "bf16"
+    channels_last = cuda or bf16
+    train_data = DeviceData(ds.train_x[idx], ds.train_y[idx], ds.mean, ds.std, device, channels_last=channels_last)
     tidx = np.arange(len(ds.test_y))
     if cfg["test_subset"]:  # a seeded, class-balanced-in-expectation subset (the files are sorted by class)
         tidx = np.sort(np.random.RandomState(cfg["seed"] + 1).permutation(len(ds.test_y))[: cfg["test_subset"]])
-    test_data = DeviceData(ds.test_x[tidx], ds.test_y[tidx], ds.mean, ds.std, device, channels_last=cuda)
+    test_data = DeviceData(ds.test_x[tidx], ds.test_y[tidx], ds.mean, ds.std, device, channels_last=channels_last)
 
-    model = build(cfg["arch"], cfg["num_classes"], cfg["timesteps"], input_shape=tuple(cfg["input_shape"]),
-                  **cfg["neuron_kwargs"]).to(device)
-    if cuda:
+    model = build(cfg["arch"], cfg["num_classes"], cfg["timesteps"], neuron=cfg.get("neuron", "lif"),
+                  input_shape=tuple(cfg["input_shape"]), **cfg["neuron_kwargs"])
+    if cfg.get("init_from") and state is None:
+        cfg["init_from_config"] = init_weights(model, cfg["init_from"], cfg)
+    model = model.to(device)
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    net = model if cfg.get("neuron", "lif") == "lif" else TimeAxis(model)  # what forward/collect call
     opt = make_optimizer(model, cfg)
     steps_per_epoch = math.ceil(len(train_data) / cfg["batch_size"])
     total = steps_per_epoch * cfg["epochs"]
@@ -235,7 +261,8 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         plan.update(state.get("plan", {}))
         start_epoch, wall_before = int(state["epoch"]), float(state["wall_s"])
     atomic_write_text(out / "config.json", json.dumps(cfg, indent=2))
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else None
+    amp = torch.bfloat16 if bf16 else None  # autocast dtype of every forward pass
+    autocast = torch.autocast(device.type, dtype=amp) if amp is not None else None
     T = cfg["timesteps"]
     t_start = time.time()
     stopped_early = False
@@ -243,7 +270,7 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         if epoch >= plan["last_epoch"]:
             stopped_early = True
             break
-        model.train()
+        net.train()
         t0 = time.time()
         loss_sum, correct, seen = 0.0, 0, 0
         bar = None
@@ -254,9 +281,9 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         for xb, yb in train_data.batches(cfg["batch_size"], shuffle=True, augment=True, gen=gen):
             if autocast is not None:
                 with autocast:
-                    o = model(xb)
+                    o = net(xb)
             else:
-                o = model(xb)
+                o = net(xb)
             loss = loss_fn(o.float(), yb)
             if cfg["label_smoothing"]:
                 loss = (1 - cfg["label_smoothing"]) * loss + cfg["label_smoothing"] * \
@@ -275,7 +302,7 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         if bar is not None:
             bar.close()
         train_s = time.time() - t0
-        col = collect(model, test_data, cfg["eval_batch_size"], autocast_dtype=torch.bfloat16 if cuda else None)
+        col = collect(net, test_data, cfg["eval_batch_size"], autocast_dtype=amp)
         accs = per_timestep_accuracy(col.out, col.labels)
         row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen}
         row.update({f"test_acc_T{t + 1}": a for t, a in enumerate(accs)})
@@ -300,9 +327,48 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
             print(f"warning: curves.png not written ({err})", file=sys.stderr)
         if stop_after and epoch + 1 - start_epoch >= stop_after:
             break
-    res = summarise(model, test_data, cfg, rows, stopped_early)
+        chunk_s = 60.0 * cfg.get("chunk_minutes", 0.0)
+        if chunk_s and epoch + 1 < plan["last_epoch"] and time.time() - t_start + 1.1 * row["epoch_s"] > chunk_s:
+            print(f"--chunk-minutes {cfg['chunk_minutes']}: paused after epoch {epoch + 1} of "
+                  f"{plan['last_epoch']}; continue with the same command and --resume", file=sys.stderr, flush=True)
+            return {"paused_after_epoch": epoch + 1}
+    res = summarise(net, test_data, cfg, rows, stopped_early, amp)
     atomic_write_text(out / "results.json", json.dumps(res, indent=2))
     return res
+
+
+class TimeAxis(nn.Module):
+    """Gives the ReLU twin's ``[B, K]`` output the trainer's time axis, ``[1, B, K]``, so the losses, the
+    per-timestep evaluation and the checkpoints treat an ANN as a one-timestep network."""
+
+    timesteps = 1
+
+    def __init__(self, ann: nn.Module):
+        super().__init__()
+        self.ann = ann
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.ann(x).unsqueeze(0)
+
+
+def init_weights(model: nn.Module, path: str, cfg: dict) -> dict:
+    """``--init-from``: copy every weight of a checkpoint of the same architecture into ``model``.
+
+    The SNN and its ReLU twin share their state_dict keys (snn.models), so a trained ANN can seed an SNN
+    (hybrid ANN-to-SNN training: the LIF thresholds then meet pre-activations of the right scale after a
+    short fine-tune), and an SNN trained at T=1 can seed one at T=4 (a timestep schedule made of runs).
+    Returns the source checkpoint's config summary, recorded in this run's config."""
+    ck = load_checkpoint(path)
+    src = ck["config"]
+    for k in ("arch", "num_classes"):
+        if src.get(k) != cfg.get(k):
+            raise UserError(str(path), k, f"checkpoint has {src.get(k)!r}, this run {cfg.get(k)!r}")
+    try:
+        model.load_state_dict(ck["state_dict"])
+    except RuntimeError as err:
+        raise UserError(str(path), "state_dict", f"does not fit {cfg['arch']!r}: "
+                        f"{str(err).splitlines()[0][:160]}") from None
+    return {k: src.get(k) for k in ("arch", "neuron", "timesteps", "loss", "command") if k in src}
 
 
 def _replan(plan: dict, cfg: dict, rows: list[dict], done: int, steps_per_epoch: int) -> None:
@@ -320,9 +386,8 @@ def _replan(plan: dict, cfg: dict, rows: list[dict], done: int, steps_per_epoch:
         plan["total"] = last * steps_per_epoch
 
 
-def summarise(model, test_data, cfg, rows, stopped_early) -> dict:
-    cuda = test_data.device.type == "cuda"
-    col = collect(model, test_data, cfg["eval_batch_size"], autocast_dtype=torch.bfloat16 if cuda else None)
+def summarise(model, test_data, cfg, rows, stopped_early, amp: torch.dtype | None = None) -> dict:
+    col = collect(model, test_data, cfg["eval_batch_size"], autocast_dtype=amp)
     accs = per_timestep_accuracy(col.out, col.labels)
     sc = {k: v.numpy() for k, v in xp.scores(col.out).items()}
     preds = xp.predictions(col.out).numpy()
@@ -331,7 +396,8 @@ def summarise(model, test_data, cfg, rows, stopped_early) -> dict:
         exits = xp.exit_timestep(sc[pol], th)
         acc, avg_t = xp.adaptive_accuracy(preds, col.labels, exits)
         adaptive[pol] = {"threshold": th, "accuracy": acc, "avg_timesteps": avg_t}
-    return {"arch": cfg["arch"], "dataset": cfg["dataset"], "timesteps": cfg["timesteps"], "loss": cfg["loss"],
+    return {"arch": cfg["arch"], "neuron": cfg.get("neuron", "lif"), "init_from": cfg.get("init_from", ""),
+            "precision": cfg.get("precision", "fp32"), "dataset": cfg["dataset"], "timesteps": cfg["timesteps"], "loss": cfg["loss"],
             "schedule": cfg["schedule"], "epochs_planned": cfg["epochs"], "epochs_trained": len(rows),
             "stopped_early": stopped_early, "fixed_T_accuracy": accs[-1],
             "per_timestep_accuracy": {f"T{t + 1}": a for t, a in enumerate(accs)}, "adaptive": adaptive,

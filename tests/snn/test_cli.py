@@ -239,3 +239,67 @@ def test_commands_for_spiking_networks_refuse_a_relu_ann(tmp_path, image_folder)
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert not (tmp_path / "conv").exists()  # refused input leaves no empty output folder
+
+
+def _args_without(args: list[str], *flags: str) -> list[str]:
+    out, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in flags:
+            skip = True
+            continue
+        out.append(a)
+    return out
+
+
+def test_relu_twin_then_init_from_it(image_folder, tmp_path):
+    """Hybrid training: the ReLU twin trains at T=1 (``--neuron relu``), and an SNN starts from its
+    weights (``--init-from``): before any step, every weight and BatchNorm statistic equals the ANN's."""
+    ann = tmp_path / "ann"
+    args = _args_without(train_args(image_folder, ann, tmp_path / "cache"), "--timesteps", "--epochs")
+    assert run_cli(tr.main, args + ["--neuron", "relu", "--timesteps", "1", "--epochs", "1"]) == 0
+    ck = load_checkpoint(ann / "model.pt")
+    assert ck["config"]["neuron"] == "relu" and ck["config"]["timesteps"] == 1
+    assert len(json.loads((ann / "results.json").read_text())["per_timestep_accuracy"]) == 1
+    cfg = json.loads((ann / "config.json").read_text())
+    model = build("tiny", 2, 3, input_shape=(3, 16, 16))
+    info = tr.init_weights(model, str(ann / "model.pt"), {**cfg, "arch": "tiny", "num_classes": 2})
+    assert info["neuron"] == "relu"
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, ck["state_dict"][k]), k
+    # and through the command line: the SNN run records where it started
+    snn = tmp_path / "snn"
+    assert run_cli(tr.main, train_args(image_folder, snn, tmp_path / "cache", "--init-from", str(ann / "model.pt"),
+                                       "--stop-after", "1")) == 0
+    assert json.loads((snn / "config.json").read_text())["init_from_config"]["neuron"] == "relu"
+
+
+def test_init_from_another_architecture_is_refused(image_folder, tmp_path, trained):
+    out, _ = trained
+    args = _args_without(train_args(image_folder, tmp_path / "x", tmp_path / "cache"), "--arch")
+    with pytest.raises(Exception) as e:
+        tr.main(args + ["--arch", "small", "--image-size", "16", "--init-from", str(out / "model.pt")])
+    assert "arch" in str(e.value)
+    assert not (tmp_path / "x").exists()
+
+
+def test_chunks_pause_and_resume_to_the_same_weights(trained, image_folder):
+    """--chunk-minutes pauses between epochs without touching the schedule; --resume finishes it: the same
+    weights as the uninterrupted run."""
+    out, root = trained
+    part = root / "chunked"
+    assert run_cli(tr.main, train_args(image_folder, part, root / "cache", "--chunk-minutes", "1e-6")) == 0
+    assert len((part / "log.csv").read_text().splitlines()) == 2 and not (part / "results.json").exists()
+    assert run_cli(tr.main, train_args(image_folder, part, root / "cache", "--resume")) == 0
+    a, b = load_checkpoint(out / "model.pt")["state_dict"], load_checkpoint(part / "model.pt")["state_dict"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_bf16_precision_trains_and_records_it(image_folder, tmp_path):
+    out = tmp_path / "bf16"
+    assert run_cli(tr.main, train_args(image_folder, out, tmp_path / "cache", "--precision", "bf16",
+                                       "--stop-after", "1")) == 0
+    assert json.loads((out / "config.json").read_text())["precision"] == "bf16"
