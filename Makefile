@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m archsim run hwconfigs/default.yaml workloads/small_c10.npz --out results/run_small_c10
+	$(BIN)/archsim run hwconfigs/default.yaml workloads/small_c10.npz --out results/run_small_c10
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

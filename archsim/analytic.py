@@ -4,13 +4,18 @@ For big sweeps. Differences from the SimPy run, by design:
 
 - latency of a sample = the longest path through its (layer, timestep) grid with no contention:
   finish(l, t) = max(inputs of (l, t) delivered, finish(l, t-1), the controller's decision on t-1 for a
-  first layer in wait mode, the image loaded) + the item's cycles; plus the last decision;
+  first layer in wait mode, the image loaded) + the item's cycles; plus the last decision; then
+  stretched by the waiting that the other images in flight cause on the core groups
+  (:func:`loaded_latency`, a first-order queueing estimate);
 - makespan = the larger of (a) the busiest block's total busy cycles (a core group, the off-chip
   channel, the controller, a mesh link) plus one image's latency minus one image's share of that block
   (pipeline fill and drain), (b) images x mean latency / images_in_flight (too few images in flight to
   keep the pipeline full), (c) the longest latency;
-- no back-pressure stalls and no speculation: items past the exit are never counted (speculate mode is
-  timed like wait mode without the decision gate).
+- no back-pressure stalls (the spike buffers never fill);
+- speculation as the SimPy model does it: in ``speculate`` mode a sample's layers run on past its exit
+  timestep until the controller stops it, so an item (l, t >= exit) whose inputs are ready before the
+  sample leaves is executed (and its work wasted and counted); the output layer itself stops at the
+  exit. Only contention differs from the SimPy run.
 """
 from __future__ import annotations
 
@@ -20,15 +25,28 @@ from archsim import graph as lg
 from archsim.config import HwConfig
 from archsim.counts import ItemCounts
 from archsim.exit_policy import ExitPlan
-from archsim.hw.chip import SimTrace, image_load_cycles
-from archsim.hw.core import CoreTiming, ttfs_lead
-from archsim.hw.router import cycles_per_flit, occupancy_cycles
+from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
 from archsim.workload import Workload
 
 
+def loaded_latency(free: float, demand: np.ndarray, images: int) -> float:
+    """Mean latency of an image when ``images`` share the chip, from its contention-free latency
+    ``free`` and its busy cycles on each core group ``demand`` (cycles per image).
+
+    An item of one image finds a group held by one of the other ``images - 1`` with probability
+    (throughput per image) x (that group's demand), and then waits half a service on average (items of a
+    group have similar lengths): waiting per image = (images - 1) X sum_i D_i^2 / (2 images), where
+    X = images / L is the chip's throughput when the images-in-flight limit binds. So L = free + c / L
+    with c = (images - 1) sum_i D_i^2 / 2, whose root is (free + sqrt(free^2 + 4c)) / 2."""
+    c = (images - 1) * float(np.sum(np.square(demand))) / 2.0
+    return (free + float(np.sqrt(free * free + 4.0 * c))) / 2.0
+
+
 def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPlan, counts: ItemCounts,
                       timing: CoreTiming, executed: np.ndarray) -> SimTrace:
+    """``executed``: the items that run when every sample stops at its exit (the oracle); speculation
+    adds to it (module docstring)."""
     g = wl.graph
     n, t_steps = wl.n_samples, wl.timesteps
     order = mapping.order
@@ -47,6 +65,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
 
     finish_prev = np.zeros((len(order), n))
     start_now = np.zeros((len(order), n))
+    start_all = np.zeros((n, len(order), t_steps))
     decision_end = np.zeros((t_steps, n))
     latency = np.zeros(n)
     for t in range(t_steps):
@@ -67,6 +86,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
                 else:
                     ready = np.maximum(ready, finish_now[ui] + transfer[(u, name)][:, t])
             start_now[li] = ready
+            start_all[:, li, t] = ready
             finish_now[li] = ready + dur[:, li, t]
         si = li_of[sink]
         decided_here = plan.adaptive and t < plan.max_t - 1
@@ -75,6 +95,10 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
         latency[ends] = decision_end[t][ends]
         finish_prev = finish_now
 
+    if plan.adaptive and hw.controller.mode == "speculate":
+        running_on = (start_all < latency[:, None, None]) & (np.arange(t_steps) < plan.max_t)[None, None, :]
+        running_on[:, li_of[sink], :] = False
+        executed = executed | running_on
     mean_latency = float(latency.mean())
     group_busy = np.zeros(len(mapping.groups))
     for li, name in enumerate(order):
@@ -84,8 +108,11 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     link_busy = counts.link_flits(mapping, executed) * cycles_per_flit(hw)
     blocks = [group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))]
     bottleneck = max(blocks)
-    makespan = max(bottleneck - bottleneck / n + mean_latency,
-                   n * mean_latency / hw.pipeline.images_in_flight, float(latency.max()))
+    k = hw.pipeline.images_in_flight
+    loaded = loaded_latency(mean_latency, group_busy / n, k)
+    latency = latency * (loaded / mean_latency) if mean_latency > 0 else latency
+    makespan = max(bottleneck - bottleneck / n + loaded, n * loaded / k, float(latency.max()))
+    mean_latency = loaded
     admit = np.arange(n) * (makespan - mean_latency) / max(n - 1, 1)
     decisions = int(counts.totals(executed)["decisions"])
     return SimTrace(executed=executed, admit=admit, finish=admit + latency, makespan=float(makespan),

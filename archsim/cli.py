@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "archsim.commands.run",         # run HWCONFIG WORKLOAD: simulate one design on one workload
     "archsim.sweep.cli",            # sweep SWEEP.yaml, pareto RESULTS
     "archsim.gpu.cli",              # compare-gpu SUMMARY.json GPU_LOG
+    "archsim.validate.cli",         # validate sanafe NETWORK.yaml: against SANA-FE on the same spikes
 )
 
 
@@ -46,8 +47,23 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
+# What `pip install -e .` installs (pyproject.toml): missing, the python that runs archsim is not the
+# environment's, and that is the one thing to say.
+DEPENDENCIES = ("simpy", "numpy", "networkx", "pandas", "yaml", "pydantic", "matplotlib", "tqdm", "dask",
+                "distributed", "pyarrow")
+
+
 def entry() -> None:
-    sys.exit(run_cli(main))
+    try:
+        code = run_cli(main)
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] not in DEPENDENCIES:
+            raise
+        print(f"error: {sys.executable}: {err.name}: not installed for this python, so it is not the "
+              "project's environment; run `make setup` once, then `.venv/bin/archsim ...` (or "
+              "`source .venv/bin/activate` and `archsim ...`)", file=sys.stderr)
+        code = 2
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,74 +2,136 @@
 
 energy = sum over actions of (count x energy per action from the table) + static power x simulated time.
 
-Which count is priced by which table entry (:data:`PRICES`): memory accesses are port-wide, priced by
-the table's row for the memory's bank size and scaled from the table's ``access_bits`` to the port width
-(an access of twice the bits costs twice); off-chip accesses likewise from the table's width to the
-hwconfig's ``offchip.access_bits``. Static power: per core (PE array, neuron unit, router), per KiB of
-on-chip SRAM, per mesh link, one controller, one off-chip memory when present; every core of the mesh
-leaks, used or not.
+Which count is priced by which table entry is archsim.actions' table: memory accesses are port-wide,
+priced by the table's row for the memory's bank size and scaled from the table's ``access_bits`` to the
+port width (an access of twice the bits costs twice); off-chip accesses likewise from the table's width
+to the hwconfig's ``offchip.access_bits``; router hops by direction (``hop_east`` ...) or one ``hop``
+price; synaptic events and neuron actions by the unit each layer uses (hwconfig ``units``: e.g. Loihi's
+conv synapse for conv layers, its dense synapse for linear ones), so prices are per layer. An optional
+action missing from a table costs nothing.
+
+Off-chip accesses are priced by the DRAM table's row for the hwconfig's standard (per bit, with I/O;
+per row activation), whatever the node's table: one DRAM model.
+
+Static power: per core (PE array, neuron unit, router, and any other unit the hwconfig names), per KiB
+of on-chip SRAM, per mesh link, one controller; the DRAM's background power. With ``power``: cores that
+hold no layer can be switched off (their SRAM and logic then leak ``residual_off``; routers stay on),
+banks that hold no data likewise (``gate_empty_banks``), and a used core's SRAM can sit in retention
+(``residual_retention``) while the core has no work item (from the schedule's busy time per core
+group); ``leakage_scale`` multiplies all on-chip static power.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 
+from archsim import graph as lg
+from archsim.actions import ROLES, TABLE, ActionRow
 from archsim.config import HwConfig
 
-# (component in the breakdown, table component, table action, count name)
-PRICES = (
-    ("pe_array", "pe_array", "accumulate", "accumulates"),
-    ("pe_array", "pe_array", "mac", "macs"),
-    ("neuron_unit", "neuron_unit", "update", "neuron_updates"),
-    ("weight_sram", "sram", "read", "weight_reads"),
-    ("potential_sram", "sram", "read", "potential_reads"),
-    ("potential_sram", "sram", "write", "potential_writes"),
-    ("spike_buffer", "sram", "read", "spike_buffer_reads"),
-    ("spike_buffer", "sram", "write", "spike_buffer_writes"),
-    ("router", "router", "hop", "flit_hops"),
-    ("link", "link", "flit", "flit_hops"),
-    ("controller", "controller", "decision", "decisions"),
-    ("offchip", "offchip", "read", "offchip_reads"),
-    ("offchip", "offchip", "write", "offchip_writes"),
-)
-COMPONENTS = ("pe_array", "neuron_unit", "weight_sram", "potential_sram", "spike_buffer", "router", "link",
-              "controller", "offchip")
-_SRAM_OF = {"weight_sram": "weight_sram", "potential_sram": "potential_sram", "spike_buffer": "spike_buffer"}
+_SRAMS = ("weight_sram", "potential_sram", "spike_buffer")
 
 
-def price_pj(hw: HwConfig) -> dict[tuple[str, str], float]:
-    """(breakdown component, count name) -> picojoules per count."""
-    table, out = hw.energy, {}
-    for comp, t_comp, action, count in PRICES:
-        if t_comp == "sram":
-            sram = getattr(hw.core, _SRAM_OF[comp])
-            pj = table.sized_pj("sram", action, sram.bank_kib, sram.port_bits)
-        elif t_comp == "offchip":
-            pj = table.scaled_pj("offchip", action, hw.offchip.access_bits) if hw.offchip is not None else 0.0
-        elif t_comp in ("router", "link") and table.components[t_comp].access_bits is not None:
-            pj = table.scaled_pj(t_comp, action, hw.router.flit_bits)
-        else:
-            pj = table.action_pj(t_comp, action)
-        out[(comp, count)] = pj
+def unit_for(hw: HwConfig, g: nx.DiGraph, layer: str, pricing: str) -> str:
+    """The energy-table component that prices ``layer``'s synapse or neuron events."""
+    choice = hw.units.synapse if pricing == "synapse" else hw.units.neuron
+    return choice.for_layer(layer, g.nodes[layer]["op"], lg.neuron_of(g, layer)["model"])
+
+
+def _row_pj(hw: HwConfig, row: ActionRow, component: str) -> float:
+    """Picojoules of one count of ``row`` when priced by table ``component``."""
+    table = hw.energy
+    if row.pricing == "sram":
+        sram = getattr(hw.core, row.component)
+        return table.sized_pj("sram", row.action, sram.bank_kib, sram.port_bits)
+    if row.pricing == "hop":
+        action = row.action if table.has("router", row.action) else "hop"
+        if table.components["router"].access_bits is not None:
+            return table.scaled_pj("router", action, hw.router.flit_bits)
+        return table.action_pj("router", action)
+    if row.pricing == "dram":
+        if hw.offchip is None:
+            return 0.0
+        dram = hw.offchip.dram
+        if row.action == "activate":
+            return dram.activate_pj
+        per_bit = dram.read_pj_per_bit if row.action == "read" else dram.write_pj_per_bit
+        return per_bit * hw.offchip.access_bits
+    if not table.has(component, row.action):
+        return 0.0                                   # an optional action the table does not price
+    if component == "link" and table.components["link"].access_bits is not None:
+        return table.scaled_pj("link", row.action, hw.router.flit_bits)
+    return table.action_pj(component, row.action)
+
+
+def prices(hw: HwConfig, g: nx.DiGraph, layers: list[str]) -> list[tuple[ActionRow, list[str], np.ndarray]]:
+    """Per action row: the breakdown component of each layer and picojoules per count of each layer."""
+    out = []
+    for row in TABLE:
+        comps = [unit_for(hw, g, name, row.pricing) if row.pricing in ("synapse", "neuron") else row.component
+                 for name in layers]
+        out.append((row, comps, np.array([_row_pj(hw, row, c) for c in comps])))
     return out
 
 
+def per_core_components(hw: HwConfig) -> list[str]:
+    """Table components with one instance per core: the PE array, neuron unit, router, axon units, and
+    every synapse or neuron unit the hwconfig names."""
+    named = {hw.units.synapse.default, *hw.units.synapse.by_op.values(), *hw.units.synapse.by_model.values(),
+             *hw.units.synapse.layers.values(), hw.units.neuron.default, *hw.units.neuron.by_op.values(),
+             *hw.units.neuron.by_model.values(), *hw.units.neuron.layers.values()}
+    base = ["pe_array", "neuron_unit", "router", "axon_out", "axon_in"]
+    return base + sorted(named - set(base))
+
+
 def static_mw(hw: HwConfig, n_links: int) -> dict[str, float]:
-    """Static power per breakdown component, milliwatts."""
-    t, n_cores = hw.energy.components, hw.n_cores
+    """Static power per breakdown component with every core on, milliwatts (before gating)."""
+    t, n_cores, scale = hw.energy.components, hw.n_cores, hw.power.leakage_scale
     sram_mw = t["sram"].static_mw_per_kib
-    return {
-        "pe_array": t["pe_array"].static_mw * n_cores,
-        "neuron_unit": t["neuron_unit"].static_mw * n_cores,
-        "weight_sram": sram_mw * hw.core.weight_sram.size_kib * n_cores,
-        "potential_sram": sram_mw * hw.core.potential_sram.size_kib * n_cores,
-        "spike_buffer": sram_mw * hw.core.spike_buffer.size_kib * n_cores,
-        "router": t["router"].static_mw * n_cores,
-        "link": t["link"].static_mw * n_links,
-        "controller": t["controller"].static_mw,
-        "offchip": t["offchip"].static_mw if hw.offchip is not None else 0.0,
-    }
+    out = {c: t[c].static_mw * n_cores * scale for c in per_core_components(hw) if c in t}
+    out.update({mem: sram_mw * getattr(hw.core, mem).size_kib * n_cores * scale for mem in _SRAMS})
+    out.update(link=t["link"].static_mw * n_links * scale, controller=t["controller"].static_mw * scale,
+               offchip=hw.offchip.dram.background_mw if hw.offchip is not None else 0.0)
+    return out
+
+
+@dataclass
+class Activity:
+    """What the schedule and the mapping say about leakage: how long the run took and, per core, whether
+    it holds a layer, how long it held a work item (seconds) and, per SRAM, the fraction of its banks
+    that hold data."""
+    seconds: float
+    used: np.ndarray            # [n_cores] bool
+    busy_s: np.ndarray          # [n_cores]
+    banks_in_use: dict[str, np.ndarray] | None = None   # memory -> [n_cores] fraction of banks with data
+
+
+def static_j(hw: HwConfig, n_links: int, act: Activity) -> dict[str, float]:
+    """Static energy per component under the hwconfig's power gating (module docstring)."""
+    p = hw.power
+    on = static_mw(hw, n_links)
+    n_cores = hw.n_cores
+    off = p.residual_off if p.gate_unused_cores else 1.0
+    core_on_s = float(np.where(act.used, act.seconds, act.seconds * off).sum())     # logic: on, or gated
+    idle = p.residual_retention if p.idle_sram == "retention" else 1.0
+    busy = np.minimum(act.busy_s, act.seconds)
+    live_s = np.where(act.used, busy + (act.seconds - busy) * idle, act.seconds * off)     # [n_cores]
+    out = {}
+    for comp, mw in on.items():
+        per_core = mw / n_cores
+        if comp in _SRAMS:
+            full = np.ones(n_cores)
+            if p.gate_empty_banks and act.banks_in_use is not None:
+                full = act.banks_in_use[comp]
+            empty_s = act.seconds * p.residual_off
+            out[comp] = per_core * 1e-3 * float((full * live_s + (1.0 - full) * empty_s).sum())
+        elif comp in ("router", "link", "controller", "offchip"):
+            out[comp] = mw * 1e-3 * act.seconds
+        else:
+            out[comp] = per_core * 1e-3 * core_on_s
+    return out
 
 
 @dataclass
@@ -79,24 +141,42 @@ class EnergyReport:
     static_j: float
     breakdown_j: dict[str, float]              # component -> dynamic + static
     detail_j: dict[str, dict[str, float]]      # component -> {count name or 'static': joules}
+    role_j: dict[str, float]                   # synapse / soma / network / memory / control / static
 
 
-def energy_report(hw: HwConfig, totals: dict[str, int], seconds: float, n_links: int) -> EnergyReport:
-    """Energy of the counted actions plus static power over ``seconds`` of simulated time."""
-    detail: dict[str, dict[str, float]] = {c: {} for c in COMPONENTS}
-    for (comp, count), pj in price_pj(hw).items():
-        detail[comp][count] = totals.get(count, 0) * pj * 1e-12
-    for comp, mw in static_mw(hw, n_links).items():
-        detail[comp]["static"] = mw * 1e-3 * seconds
+def energy_report(hw: HwConfig, g: nx.DiGraph, layers: list[str], per_layer: dict[str, np.ndarray],
+                  activity: Activity, n_links: int, setup: dict[str, int] | None = None) -> EnergyReport:
+    """Energy of the counted actions (``per_layer``: count -> [L'] over ``layers``; ``setup``: counts
+    done once per run, the initial weight load) plus static energy over the run (``activity``)."""
+    detail: dict[str, dict[str, float]] = {}
+    role = dict.fromkeys(ROLES, 0.0)
+    for row, comps, pj in prices(hw, g, layers):
+        joules = np.asarray(per_layer.get(row.count, np.zeros(len(layers))), dtype=np.float64) * pj * 1e-12
+        for comp, j in zip(comps, joules):
+            if j or comp not in detail:
+                bucket = detail.setdefault(comp, {})
+                bucket[row.count] = bucket.get(row.count, 0.0) + float(j)
+        role[row.role] += float(joules.sum())
+        if setup and setup.get(row.count) and row.pricing in ("fixed", "sram", "dram"):
+            j = setup[row.count] * _row_pj(hw, row, row.component) * 1e-12
+            bucket = detail.setdefault(row.component, {})
+            bucket[f"{row.count}_setup"] = bucket.get(f"{row.count}_setup", 0.0) + j
+            role[row.role] += j
+    static_total = 0.0
+    for comp, joules in static_j(hw, n_links, activity).items():
+        detail.setdefault(comp, {})["static"] = joules
+        static_total += joules
     breakdown = {c: sum(v.values()) for c, v in detail.items()}
-    static = sum(v["static"] for v in detail.values())
     total = sum(breakdown.values())
-    return EnergyReport(total, total - static, static, breakdown, detail)
+    role["static"] = static_total
+    return EnergyReport(total, total - static_total, static_total, breakdown, detail, role)
 
 
-def dynamic_j(hw: HwConfig, counts: dict[str, np.ndarray]) -> np.ndarray:
-    """Dynamic joules of rows of counts (e.g. per layer or per sample): same prices, no static."""
+def dynamic_j(hw: HwConfig, g: nx.DiGraph, layers: list[str], counts: dict[str, np.ndarray]) -> np.ndarray:
+    """Dynamic joules of rows of counts: ``counts[count]`` is [..., L'] (e.g. [L'] per layer, or
+    [N, L'] per sample and layer); returns the same shape summed with each layer's prices."""
     out = 0.0
-    for (comp, count), pj in price_pj(hw).items():
-        out = out + np.asarray(counts[count], dtype=np.float64) * pj * 1e-12
+    for row, _, pj in prices(hw, g, layers):
+        if row.count in counts:
+            out = out + np.asarray(counts[row.count], dtype=np.float64) * pj * 1e-12
     return out

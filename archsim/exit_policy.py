@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsim.choices import POLICIES  # noqa: F401 - re-exported: the one list of policy names
 from archsim.errors import UserError
 from archsim.workload import Workload
-
-POLICIES = ("fixed", "entropy", "confidence")
 
 
 @dataclass(frozen=True)

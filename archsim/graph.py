@@ -18,6 +18,12 @@ cell's targets), ``weights`` (stored weights), ``synapses`` (source neuron - tar
 effects included) and ``fan_out`` (= synapses / source neurons: the accumulates one source spike causes,
 on average over the source's positions; exact for the total when spikes are spread evenly).
 
+Every node also carries a ``neuron`` record (:func:`neuron_record`): what kind of neuron the population
+is and what it costs the hardware beyond the synaptic events -- state words per neuron, whether it is
+updated every timestep or only when an event arrives, how many extra synaptic events each neuron receives
+(TTFS readout, bias, forced spike) and the window of steps one item spans. The exporters write it; a file
+without it gets the record its workload ``kind`` implies (``default_neuron``).
+
 Only numpy and networkx are imported here: the trainer's export runs on machines without simpy.
 """
 from __future__ import annotations
@@ -31,8 +37,52 @@ import numpy as np
 from archsim.errors import UserError
 
 INPUT = "input"
+# model -> what it is. 'integrator' is the non-spiking readout; 'input' the input population.
+NEURON_MODELS = ("lif", "if", "cuba_lif", "ttfs", "integrator", "input")
+UPDATE_RULES = ("every_step", "on_event")
 NODE_KEYS = ("index", "op", "shape", "neurons", "spiking", "weights", "synapses")
 EDGE_KEYS = ("kind", "op", "weights", "synapses", "fan_out")
+
+
+def neuron_record(model: str = "lif", *, state_words: int = 1, update: str = "every_step",
+                  extra_events: int = 0, window_steps: int = 1, **params) -> dict:
+    """The per-node neuron/coding record.
+
+    ``state_words``: potential-sized words of state per neuron (LIF 1; CubaLIF and Quartz's TTFS neuron
+    2: current and voltage); ``update``: ``every_step`` (time-driven: every neuron is read, leaked and
+    written every step) or ``on_event`` (only neurons that received input or hold a non-zero potential);
+    ``extra_events``: synaptic events each neuron receives besides its input spikes (TTFS: readout
+    counter-input, bias, forced spike); ``window_steps``: neuron-update steps one work item spans (1; a
+    TTFS layer's window 4 t_max - 4). ``params``: the model's own numbers (tau, threshold, ...), recorded
+    for provenance only: archsim prices events, not dynamics."""
+    if model not in NEURON_MODELS:
+        raise UserError("graph", "neuron.model", f"must be one of {', '.join(NEURON_MODELS)}, got {model!r}")
+    if update not in UPDATE_RULES:
+        raise UserError("graph", "neuron.update", f"must be one of {', '.join(UPDATE_RULES)}, got {update!r}")
+    if int(state_words) < 0 or int(extra_events) < 0 or int(window_steps) < 1:
+        raise UserError("graph", "neuron", "state_words and extra_events must be >= 0, window_steps >= 1")
+    rec = {"model": model, "state_words": int(state_words), "update": update, "extra_events": int(extra_events),
+           "window_steps": int(window_steps)}
+    if params:
+        rec["params"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in params.items()}
+    return rec
+
+
+def default_neuron(g: nx.DiGraph, name: str, kind: str = "direct", window_steps: int = 1) -> dict:
+    """The record a node gets when its file has none: what the workload ``kind`` implied before records
+    existed (LIF neurons for direct/rate, Quartz's two-word TTFS neuron with its 3 extra events)."""
+    node = g.nodes[name]
+    if name == INPUT:
+        return neuron_record("input", state_words=0)
+    if kind == "ttfs":
+        return neuron_record("ttfs" if node["spiking"] else "integrator", state_words=2,
+                             extra_events=3 if node["spiking"] else 2, window_steps=window_steps)
+    return neuron_record("lif" if node["spiking"] else "integrator")
+
+
+def neuron_of(g: nx.DiGraph, name: str) -> dict:
+    """A node's neuron record (every graph that passed :func:`validate` or a loader has one)."""
+    return g.nodes[name]["neuron"]
 
 
 def _valid_taps(size_in: int, size_out: int, kernel: int, stride: int, padding: int) -> int:
@@ -63,7 +113,7 @@ def _pooled(shape: list[int], pool: int, where: str) -> list[int]:
 
 
 def _add_layer(g: nx.DiGraph, name: str, src: str, op: str, shape: list[int], in_shape: list[int],
-               edge: dict, spiking: bool) -> str:
+               edge: dict, spiking: bool, neuron: dict | None = None) -> str:
     if name in g:
         raise UserError("graph", name, "layer name used twice")
     if src not in g:
@@ -73,45 +123,56 @@ def _add_layer(g: nx.DiGraph, name: str, src: str, op: str, shape: list[int], in
                in_shape=in_shape, kernel=edge.get("kernel", 0), stride=edge.get("stride", 1),
                padding=edge.get("padding", 0), pool=edge.get("pool", 1), weights=edge["weights"],
                synapses=edge["synapses"], fan_in=edge["synapses"] / neurons)
+    if neuron is not None:           # else the workload's kind implies it (default_neuron)
+        g.nodes[name]["neuron"] = neuron
     g.add_edge(src, name, kind="forward", **edge)
     return name
 
 
 def _conv_edge(in_shape: list[int], out_channels: int, kernel: int, stride: int, padding: int,
-               pool: int, op: str = "conv") -> tuple[dict, list[int]]:
+               pool: int, op: str = "conv", groups: int = 1) -> tuple[dict, list[int]]:
     c_in, h_in, w_in = in_shape
+    if groups < 1 or c_in % groups or out_channels % groups:
+        raise UserError("graph", "groups", f"{groups} groups do not divide {c_in} input and {out_channels} "
+                        "output channels")
     h_out = (h_in + 2 * padding - kernel) // stride + 1
     w_out = (w_in + 2 * padding - kernel) // stride + 1
-    pooled_synapses = c_in * out_channels * _valid_taps(h_in, h_out, kernel, stride, padding) \
+    # each output channel reads c_in / groups input channels
+    pooled_synapses = (c_in // groups) * out_channels * _valid_taps(h_in, h_out, kernel, stride, padding) \
         * _valid_taps(w_in, w_out, kernel, stride, padding)
     # Every source spike of a pooled cell is processed on its own: it reaches the cell's fan-out.
     edge = dict(op=op, kernel=kernel, stride=stride, padding=padding, pool=pool,
-                weights=c_in * out_channels * kernel * kernel, synapses=int(pooled_synapses * pool * pool),
+                weights=(c_in // groups) * out_channels * kernel * kernel, synapses=int(pooled_synapses * pool * pool),
                 fan_out=pooled_synapses / (c_in * h_in * w_in))
+    if groups != 1:
+        edge["groups"] = int(groups)
     return edge, [out_channels, h_out, w_out]
 
 
 def add_conv(g: nx.DiGraph, name: str, src: str, *, out_channels: int, kernel: int = 3, stride: int = 1,
-             padding: int = 1, pool: int = 1, spiking: bool = True) -> str:
-    """A conv layer reading ``src`` (average-pooled by ``pool`` first). Returns ``name``."""
+             padding: int = 1, pool: int = 1, spiking: bool = True, groups: int = 1,
+             neuron: dict | None = None) -> str:
+    """A conv layer reading ``src`` (average-pooled by ``pool`` first; ``groups`` as torch's Conv2d).
+    ``neuron``: its :func:`neuron_record` (default: what the workload's kind implies). Returns ``name``."""
     in_shape = _pooled(g.nodes[src]["shape"], pool, name)
     if len(in_shape) != 3:
         raise UserError("graph", name, f"a conv needs a [C, H, W] input, got {in_shape}")
-    edge, shape = _conv_edge(in_shape, int(out_channels), int(kernel), int(stride), int(padding), int(pool))
+    edge, shape = _conv_edge(in_shape, int(out_channels), int(kernel), int(stride), int(padding), int(pool),
+                             groups=int(groups))
     if min(shape) < 1:
         raise UserError("graph", name, f"output shape {shape} is empty")
-    return _add_layer(g, name, src, "conv", shape, in_shape, edge, spiking)
+    return _add_layer(g, name, src, "conv", shape, in_shape, edge, spiking, neuron)
 
 
 def add_linear(g: nx.DiGraph, name: str, src: str, *, out_features: int, pool: int = 1,
-               spiking: bool = True) -> str:
+               spiking: bool = True, neuron: dict | None = None) -> str:
     """A fully connected layer reading ``src`` (average-pooled by ``pool``, then flattened)."""
     in_shape = _pooled(g.nodes[src]["shape"], pool, name)
     n_in = int(np.prod(in_shape))
     weights = n_in * int(out_features)
     edge = dict(op="linear", kernel=0, stride=1, padding=0, pool=int(pool), weights=weights,
                 synapses=weights * pool * pool, fan_out=float(out_features))
-    return _add_layer(g, name, src, "linear", [int(out_features)], in_shape, edge, spiking)
+    return _add_layer(g, name, src, "linear", [int(out_features)], in_shape, edge, spiking, neuron)
 
 
 def add_residual(g: nx.DiGraph, src: str, dst: str, op: str = "identity", stride: int = 1) -> None:
@@ -174,8 +235,25 @@ def validate(g: nx.DiGraph, source: str = "graph") -> None:
             raise UserError(source, f"graph_json.edges[{u}->{v}]", f"missing {', '.join(missing)}")
         if attrs["synapses"] < 0 or attrs["weights"] < 0 or not math.isfinite(attrs["fan_out"]):
             raise UserError(source, f"graph_json.edges[{u}->{v}]", "negative or non-finite size")
+        # fan_out prices every source spike: it must be synapses / source neurons (rounding aside)
+        expect = attrs["synapses"] / g.nodes[u]["neurons"]
+        if not math.isclose(float(attrs["fan_out"]), expect, rel_tol=1e-6, abs_tol=1e-9):
+            raise UserError(source, f"graph_json.edges[{u}->{v}].fan_out",
+                            f"{attrs['fan_out']:g} disagrees with synapses / source neurons = "
+                            f"{attrs['synapses']} / {g.nodes[u]['neurons']} = {expect:g}")
     if sorted(a["index"] for _, a in g.nodes(data=True)) != list(range(g.number_of_nodes())):
         raise UserError(source, "graph_json.nodes.index", "indices must be 0..L-1, each once")
+    for name, attrs in g.nodes(data=True):
+        rec = attrs.get("neuron")
+        if rec is None:
+            continue                   # filled in by the workload loader from its kind (default_neuron)
+        if not isinstance(rec, dict) or rec.get("model") not in NEURON_MODELS \
+                or rec.get("update", "every_step") not in UPDATE_RULES:
+            raise UserError(source, f"graph_json.nodes[{name}].neuron",
+                            f"not a neuron record (model one of {', '.join(NEURON_MODELS)})")
+        for key, low in (("state_words", 0), ("extra_events", 0), ("window_steps", 1)):
+            if not isinstance(rec.get(key, low), int) or rec.get(key, low) < low:
+                raise UserError(source, f"graph_json.nodes[{name}].neuron.{key}", f"must be an integer >= {low}")
     if not nx.is_directed_acyclic_graph(g):
         raise UserError(source, "graph_json.edges", "the layer graph has a cycle")
     for name in g.nodes:

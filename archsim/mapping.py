@@ -10,8 +10,9 @@ The rules (the report prints their outcome):
    potentials (two state words per neuron for TTFS: current and voltage; the first layer keeps one more
    copy, its stored input current, when ``first_layer_reuse`` is on). A layer gets at least the cores its
    potentials need; if the mesh has too few cores for that, the network cannot fit anywhere (UserError).
-3. **Weights may spill**: a layer whose weights exceed its cores' weight SRAM keeps the excess off chip;
-   the spilled fraction of every weight read becomes an off-chip access (counted in counts.py). Without
+3. **Weights stay on chip when the chip can hold them**: a layer first gets the cores its weights need
+   (at most one per channel), as long as all layers' needs fit the mesh; only when they cannot does a
+   layer keep its excess weights off chip (counts.py streams them once per item, or per spike). Without
    off-chip memory a spill is an error.
 4. The cores left over go, one at a time, to the layer whose estimated time per work item is the largest
    (greedy min-max: compute, weight-SRAM bandwidth and spilled off-chip reads, plus the neuron sweep,
@@ -22,10 +23,16 @@ The rules (the report prints their outcome):
 6. Layers take consecutive core ids in layer order; core ids follow ``mesh.core_positions`` (default:
    snake order), so consecutive layers sit next to each other on the mesh.
 7. Spikes a layer emits are apportioned to its cores by the workload's per-channel counts
-   (``channel_spikes_mean``) when present, else in proportion to each core's channel count (an even
-   split: the report says which). Packets go from each source core to every core of the consuming layer
-   along XY routes: one packet per destination core (unicast) or one packet copied at the branches of the
-   XY tree (multicast).
+   (``channel_spikes_mean``) when present, else in proportion to each core's neuron count (an even
+   split: the report says which). A spike goes to the cores that hold synapses of its neuron
+   (archsim.connectivity: with a channel split, every core of the consumer; with a neuron split, only
+   those holding its receptive field) along XY routes: one packet per destination core (unicast,
+   SANA-FE's messages) or one packet copied at the branches of the XY tree (multicast).
+8. ``mapping.split: neurons`` (hwconfig): instead of rules 1 and 4, each layer is cut into contiguous
+   chunks of at most ``max_neurons_per_core`` neurons in [C, H, W] order, one chunk per core (Loihi's
+   and SANA-FE's way). ``mapping.input: cores``: a spike-encoded input is placed like a layer, first.
+9. Cores sit in tiles (``mesh.cores_per_tile``) behind one router: packets between cores of one tile
+   cross no link. Hops are counted per direction (east = +column, north = +row).
 """
 from __future__ import annotations
 
@@ -39,6 +46,7 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim.config import HwConfig, offchip_bits_per_cycle
+from archsim.connectivity import synapses_per_core
 from archsim.errors import UserError
 from archsim.workload import Workload
 
@@ -58,11 +66,21 @@ class LayerPlacement:
     potential_bits: int         # membrane state for images_in_flight images (all cores together)
     spill_fraction: float       # fraction of the layer's weight reads that go off chip
     split: str                  # 'channels' (workload per-channel counts), 'even', 'n/a' (emits no spikes)
+    neurons_per_core: tuple[int, ...] = ()   # aligned with ``cores``
+    cut: str = "channels"       # how the layer is cut: 'channels' (rule 1) or 'neurons' (rule 8)
+
+    @property
+    def neurons(self) -> int:
+        return int(sum(self.neurons_per_core))
 
     @property
     def max_share(self) -> float:
-        """Fraction of the layer's channels on its fullest core: that core sets the pace."""
-        return max(self.channels_per_core) / self.channels
+        """Fraction of the layer's neurons on its fullest core: that core sets the pace."""
+        return max(self.neurons_per_core) / self.neurons
+
+    def core_of_neuron(self) -> np.ndarray:
+        """[neurons] index (0..K-1, into ``cores``) of the core holding each neuron, [C, H, W] order."""
+        return np.repeat(np.arange(len(self.cores)), self.neurons_per_core)
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,9 @@ class Group:
 
 @dataclass(frozen=True)
 class Route:
-    """How one source spike of edge ``src -> dst`` travels, per source core (axis 0 of the arrays)."""
+    """How one source spike of edge ``src -> dst`` travels: per source core (axis 0 of the ``*_per_spike``
+    arrays, the mean over that core's neurons: what a spike costs when only the core's total is known)
+    and per source neuron (``*_per_neuron``: exact, used where the workload records per-neuron spikes)."""
     src: str
     dst: str
     local: bool                      # both layers on the same core: no packets
@@ -84,6 +104,15 @@ class Route:
     link_ids: np.ndarray             # [J] mesh links this edge can use
     link_uses: np.ndarray            # [K_src, J] times one spike from core k crosses link j
     max_hops: int                    # longest path of the edge (latency)
+    hops_dir_per_spike: np.ndarray = None     # [K_src, 4] packet-hops per direction (DIRECTIONS order)
+    fan_out_per_spike: np.ndarray = None      # [K_src] synapses one spike reaches
+    events_per_spike: np.ndarray = None       # [K_src, K_dst] of those, on each destination core
+    received_per_spike: np.ndarray = None     # [K_src, K_dst] packets each destination core receives
+    fan_out_per_neuron: np.ndarray = None     # [n_src] exact synapses per source neuron
+    packets_per_neuron: np.ndarray = None     # [n_src]
+    hops_dir_per_neuron: np.ndarray = None    # [n_src, 4]
+    events_per_neuron: np.ndarray = None      # [n_src, K_dst] synapses on each destination core
+    received_per_neuron: np.ndarray = None    # [n_src, K_dst] packets to each destination core (0/1)
 
 
 @dataclass
@@ -163,16 +192,14 @@ def _channels(g: nx.DiGraph, name: str) -> int:
     return int(g.nodes[name]["shape"][0])
 
 
-def window_steps(wl: Workload) -> int:
-    """Neuron-update steps per work item: 1 per timestep, or the TTFS layer window."""
-    if wl.kind == "ttfs":
-        return int(wl.meta["window_steps"])
-    return 1
+def window_steps(g: nx.DiGraph, name: str) -> int:
+    """Neuron-update steps per work item of a layer: 1 per timestep, or a TTFS layer's window."""
+    return int(lg.neuron_of(g, name)["window_steps"])
 
 
-def state_words(wl: Workload) -> int:
-    """Membrane state words per neuron: TTFS neurons keep a current and a voltage."""
-    return 2 if wl.kind == "ttfs" else 1
+def state_words(g: nx.DiGraph, name: str) -> int:
+    """Membrane state words per neuron (LIF 1; TTFS and current-based LIF 2: current and voltage)."""
+    return int(lg.neuron_of(g, name)["state_words"])
 
 
 def dense_inputs(g: nx.DiGraph, name: str) -> list[tuple[str, dict]]:
@@ -196,12 +223,12 @@ def _mean_item_work(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> dic
             acc += mean_spikes[idx[u]] * a["fan_out"]
             if a["weights"] > 0:
                 words += mean_spikes[idx[u]] * math.ceil(a["fan_out"] * wb / pb)
-    updates = g.nodes[name]["neurons"] * window_steps(wl)
+    updates = g.nodes[name]["neurons"] * window_steps(g, name)
     return {"acc": acc, "macs": macs, "words": words, "updates": updates}
 
 
 def _potential_bits(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> int:
-    copies = state_words(wl) + (1 if hw.first_layer_reuse and dense_inputs(g, name) else 0)
+    copies = state_words(g, name) + (1 if hw.first_layer_reuse and dense_inputs(g, name) else 0)
     return int(g.nodes[name]["neurons"]) * hw.precision.potential_bits * copies * hw.pipeline.images_in_flight
 
 
@@ -256,6 +283,15 @@ def _allot_cores(hw, g, order, works, pots, wbits) -> dict[str, int]:
     if need > n_cores:
         raise _no_fit(hw, f"the membrane potentials need {need} cores, the mesh has {n_cores} "
                           f"(fewer pipeline.images_in_flight, a larger core.potential_sram or more cores)")
+    # Weights too (rule 3): give each layer the cores that hold all its weights, when the chip can.
+    hold = {}
+    for name in order:
+        ch, c = _channels(g, name), cores[name]
+        while c < ch and math.ceil(ch / c) / ch * wbits[name] > w_cap:
+            c += 1
+        hold[name] = c
+    if hw.mapping.hold_weights and sum(hold.values()) <= n_cores:
+        cores, need = hold, sum(hold.values())
 
     def est(name: str, c: int) -> float:
         ch = _channels(g, name)
@@ -310,65 +346,145 @@ def _partition_shared(hw, g, order, works, pots) -> list[list[str]]:
     return pack(candidates[lo])
 
 
-def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, per_core: tuple[int, ...]) -> tuple[np.ndarray, str]:
-    """[T, K] share of the layer's emitted spikes on each of its cores (rule 7)."""
+def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, neurons_per_core: tuple[int, ...]) -> tuple[np.ndarray, str]:
+    """[T, K] share of the layer's emitted spikes on each of its cores (rule 7). A channel's spikes are
+    spread evenly over its positions, so a core holding part of a channel plane gets that part."""
     t_steps, ch = wl.timesteps, _channels(g, name)
-    bounds = np.concatenate([[0], np.cumsum(per_core)])
+    neurons = int(g.nodes[name]["neurons"])
+    even = np.array(neurons_per_core, dtype=np.float64) / neurons
     counts = wl.channel_spikes_mean.get(name)
-    even = np.array(per_core, dtype=np.float64) / ch
     if counts is None:
         return np.repeat(even[None, :], t_steps, axis=0), ("even" if g.nodes[name]["spiking"] else "n/a")
     if counts.shape[0] != ch:
         raise UserError(str(wl.source or "workload"), f"channels_{name}",
                         f"has {counts.shape[0]} channels, layer {name} has {ch}")
-    per = np.add.reduceat(counts.astype(np.float64), bounds[:-1], axis=0).T       # [T, K]
+    plane = neurons // ch
+    bounds = np.concatenate([[0], np.cumsum(neurons_per_core)])
+    starts = np.arange(ch) * plane
+    overlap = np.clip(np.minimum(starts[:, None] + plane, bounds[None, 1:])
+                      - np.maximum(starts[:, None], bounds[None, :-1]), 0, None) / plane     # [C, K]
+    per = (counts.astype(np.float64).T @ overlap)                                  # [T, K]
     tot = per.sum(axis=1, keepdims=True)
     shares = np.where(tot > 0, per / np.where(tot > 0, tot, 1.0), even[None, :])
     return shares, "channels"
 
 
-def _route(src: str, dst: str, src_cores, dst_cores, positions, link_id, multicast: bool) -> Route:
-    k_src = len(src_cores)
-    if set(src_cores) == set(dst_cores):
+def _direction_counts(a: Position, b: Position) -> np.ndarray:
+    """Hops of the XY route a -> b per direction (DIRECTIONS order: east, west, north, south)."""
+    dc, dr = b[1] - a[1], b[0] - a[0]
+    return np.array([max(dc, 0), max(-dc, 0), max(dr, 0), max(-dr, 0)], dtype=np.int64)
+
+
+def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions, links, link_id,
+           multicast: bool) -> Route:
+    """Rule 7 for edge src -> dst: which cores each source neuron's spike must reach, and the packets,
+    hops (per direction) and links that costs, per neuron and averaged over each source core."""
+    k_src, k_dst = len(src.cores), len(dst.cores)
+    if set(src.cores) == set(dst.cores):
         z = np.zeros(k_src)
-        return Route(src, dst, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0)
-    per_core_links, packets, max_hops = [], np.zeros(k_src), 0
-    for k, a in enumerate(src_cores):
+        zn = np.zeros(src.neurons)
+        m = synapses_per_core(g, src.name, dst.name, np.zeros(dst.neurons, dtype=np.int64), 1)
+        fan = m[:, 0]
+        core_of = src.core_of_neuron()
+        mean_fan = np.bincount(core_of, weights=fan, minlength=k_src) / np.bincount(core_of, minlength=k_src)
+        return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
+                     np.zeros((k_src, 4)), mean_fan, np.zeros((k_src, k_dst)), np.zeros((k_src, k_dst)),
+                     fan, zn, np.zeros((src.neurons, 4)), np.zeros((src.neurons, k_dst), dtype=np.int64),
+                     np.zeros((src.neurons, k_dst), dtype=np.int64))
+    events = synapses_per_core(g, src.name, dst.name, dst.core_of_neuron(), k_dst)       # [n_src, K_dst]
+    reach = events > 0
+    core_of = src.core_of_neuron()
+    # one pattern per (source core, set of destination cores): borders make only a few distinct ones
+    key = np.concatenate([core_of[:, None], reach], axis=1)
+    patterns, inverse = np.unique(key, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    n_pat = len(patterns)
+    pat_packets, pat_dirs, pat_links, max_hops = np.zeros(n_pat), np.zeros((n_pat, 4)), [], 0
+    for pi, row in enumerate(patterns):
+        a = positions[src.cores[row[0]]]
         uses: dict[int, int] = {}
-        for b in dst_cores:
-            path = xy_path(positions[a], positions[b])
+        for d in np.nonzero(row[1:])[0]:
+            b = positions[dst.cores[d]]
+            path = xy_path(a, b)
             max_hops = max(max_hops, len(path))
             for link in path:
-                j = link_id[link]
-                uses[j] = uses.get(j, 0) + 1
+                uses[link_id[link]] = uses.get(link_id[link], 0) + 1
+            if not multicast:
+                pat_dirs[pi] += _direction_counts(a, b)
         if multicast:
             uses = {j: 1 for j in uses}
-            packets[k] = 1.0
+            for j in uses:
+                pat_dirs[pi] += _direction_counts(*links[j])
+            pat_packets[pi] = 1.0 if row[1:].any() else 0.0
         else:
-            packets[k] = len(dst_cores)
-        per_core_links.append(uses)
-    ids = np.array(sorted({j for u in per_core_links for j in u}), dtype=np.int64)
+            pat_packets[pi] = float(row[1:].sum())
+        pat_links.append(uses)
+    ids = np.array(sorted({j for u in pat_links for j in u}), dtype=np.int64)
     col = {j: i for i, j in enumerate(ids)}
-    uses_m = np.zeros((k_src, len(ids)))
-    for k, u in enumerate(per_core_links):
+    pat_uses = np.zeros((n_pat, len(ids)))
+    for pi, u in enumerate(pat_links):
         for j, n in u.items():
-            uses_m[k, col[j]] = n
-    return Route(src, dst, False, packets, uses_m.sum(axis=1), ids, uses_m, max_hops)
+            pat_uses[pi, col[j]] = n
+    per_core_n = np.bincount(core_of, minlength=k_src).astype(np.float64)
+
+    def per_core_mean(x: np.ndarray) -> np.ndarray:      # [n_src, ...] -> [K_src, ...], mean over the core
+        flat = x.reshape(len(x), -1).astype(np.float64)
+        out = np.zeros((k_src, flat.shape[1]))
+        np.add.at(out, core_of, flat)
+        return (out / per_core_n[:, None]).reshape((k_src,) + x.shape[1:])
+
+    packets_n, dirs_n = pat_packets[inverse], pat_dirs[inverse]
+    link_uses = per_core_mean(pat_uses[inverse]) if len(ids) else np.zeros((k_src, 0))
+    fan = events.sum(axis=1)
+    received = reach.astype(np.int64)        # unicast or multicast, each reached core gets one packet
+    return Route(src.name, dst.name, False, per_core_mean(packets_n), per_core_mean(dirs_n.sum(axis=1)), ids,
+                 link_uses, max_hops, per_core_mean(dirs_n), per_core_mean(fan), per_core_mean(events),
+                 per_core_mean(received), fan, packets_n, dirs_n, events, received)
+
+
+def _neuron_chunks(hw: HwConfig, g: nx.DiGraph, order: list[str], pots: dict[str, int]) -> dict[str, int]:
+    """Rule 8: cores per layer when layers are cut into chunks of at most max_neurons_per_core neurons."""
+    cap, pot_cap = hw.mapping.max_neurons_per_core, hw.core.potential_sram.capacity_bits
+    cores = {}
+    for n in order:
+        neurons = int(g.nodes[n]["neurons"])
+        cores[n] = math.ceil(neurons / cap)
+        chunk_bits = pots[n] * min(cap, neurons) / neurons
+        if chunk_bits > pot_cap:
+            raise _no_fit(hw, f"a {min(cap, neurons)}-neuron chunk of layer {n} needs {chunk_bits / 8192:.1f} KiB of "
+                              f"membrane potentials, a core's potential SRAM holds {pot_cap / 8192:.1f} KiB")
+    need = sum(cores.values())
+    if need > hw.n_cores:
+        raise _no_fit(hw, f"chunks of at most {cap} neurons need {need} cores, the mesh has {hw.n_cores}")
+    return cores
+
+
+def placed_layers(hw: HwConfig, g: nx.DiGraph) -> list[str]:
+    """The layers that occupy cores, in graph order: every layer but the input, and the input too when
+    it is a spiking population placed on cores (``mapping.input: cores``)."""
+    order = [n for n in lg.layer_names(g) if n != lg.INPUT]
+    if hw.mapping.input == "cores":
+        if not g.nodes[lg.INPUT]["spiking"]:
+            raise UserError(hw.source, "mapping.input", "'cores' needs a spike-encoded input; this workload's "
+                            "input is real-valued (direct encoding): use 'dma'")
+        order.insert(0, lg.INPUT)
+    return order
 
 
 def map_network(hw: HwConfig, wl: Workload) -> Mapping:
     """Place the workload's layer graph on the hardware (rules in the module docstring)."""
     g = wl.graph
-    order = [n for n in lg.layer_names(g) if n != lg.INPUT]
+    order = placed_layers(hw, g)
     works = {n: _mean_item_work(hw, g, wl, n) for n in order}
     pots = {n: _potential_bits(hw, g, wl, n) for n in order}
     wbits = {n: int(g.nodes[n]["weights"]) * hw.precision.weight_bits for n in order}
     positions = hw.mesh.positions()
     w_cap = hw.core.weight_sram.capacity_bits
     notes: list[str] = []
+    by_neurons = hw.mapping.split == "neurons"
 
-    if len(order) <= hw.n_cores:
-        n_cores = _allot_cores(hw, g, order, works, pots, wbits)
+    if by_neurons or len(order) <= hw.n_cores:
+        n_cores = _neuron_chunks(hw, g, order, pots) if by_neurons else _allot_cores(hw, g, order, works, pots, wbits)
         groups_layers = [[n] for n in order]
         group_cores, next_core = [], 0
         for n in order:
@@ -386,26 +502,32 @@ def map_network(hw: HwConfig, wl: Workload) -> Mapping:
         groups.append(Group(gi, tuple(names), cores))
         group_wbits = sum(wbits[n] for n in names)
         for n in names:
-            ch = _channels(g, n)
-            per_core = split_channels(ch, len(cores))
+            ch, neurons = _channels(g, n), int(g.nodes[n]["neurons"])
+            if by_neurons:
+                cap = hw.mapping.max_neurons_per_core
+                per_neurons = tuple(min(cap, neurons - k * cap) for k in range(len(cores)))
+                per_core = tuple(math.ceil(x * ch / neurons) for x in per_neurons)   # channels touched (report)
+            else:
+                per_core = split_channels(ch, len(cores))
+                per_neurons = tuple(c * (neurons // ch) for c in per_core)
             if len(names) > 1:        # shared core: the core's weight SRAM holds all its layers
                 spill = 0.0 if group_wbits <= w_cap else 1.0 - w_cap / group_wbits
             else:
-                spill = _spill(wbits[n], max(per_core) / ch, w_cap)
+                spill = _spill(wbits[n], max(per_neurons) / neurons, w_cap)
             if spill > 0 and hw.offchip is None:
                 raise _no_fit(hw, f"layer {n} needs {wbits[n] / 8192:.0f} KiB of weights on {len(cores)} core(s) "
                                   f"holding {w_cap * len(cores) / 8192:.0f} KiB, and there is no off-chip memory")
-            share, how = _emit_shares(g, wl, n, per_core)
+            share, how = _emit_shares(g, wl, n, per_neurons)
             shares[n] = share
             layers[n] = LayerPlacement(n, int(g.nodes[n]["index"]), gi, cores, ch, per_core, wbits[n], pots[n],
-                                       float(spill), how)
+                                       float(spill), how, per_neurons, "neurons" if by_neurons else "channels")
 
     links, link_id = _link_index(hw.mesh.rows, hw.mesh.cols)
     routes = {}
     for u, v in g.edges:
-        if u == lg.INPUT:
-            continue
-        routes[(u, v)] = _route(u, v, layers[u].cores, layers[v].cores, positions, link_id, hw.router.multicast)
+        if u not in layers:
+            continue                  # the input arrives by DMA (mapping.input: dma)
+        routes[(u, v)] = _route(g, layers[u], layers[v], positions, links, link_id, hw.router.multicast)
     if any(p.spill_fraction > 0 for p in layers.values()):
         notes.append("weights spill off chip: " + ", ".join(
             f"{n} {p.spill_fraction:.0%}" for n, p in layers.items() if p.spill_fraction > 0))

@@ -4,6 +4,7 @@ Nothing here computes a figure: every number comes from the summary and tables o
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -43,6 +44,21 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{x:+.1f} %"
 
 
+SOURCE_WORDS = {"command line": "from the command line", "hwconfig": "set in the hwconfig",
+                "workload": "the workload's calibrated one", "default": "archsim's default: neither the "
+                "hwconfig nor the workload names one"}
+
+
+def _policy_source(s: dict) -> str:
+    """`` (the workload's calibrated one)``: where the run's exit policy and threshold came from."""
+    p_src, t_src = s.get("exit_policy_source"), s.get("threshold_source")
+    if p_src is None:
+        return ""
+    if t_src is None or t_src == p_src:
+        return f" ({SOURCE_WORDS.get(p_src, p_src)})"
+    return f" (policy: {SOURCE_WORDS.get(p_src, p_src)}; threshold: {SOURCE_WORDS.get(t_src, t_src)})"
+
+
 def format_summary(summary: dict, per_layer=None) -> str:
     """The readable stdout report."""
     s, wl, m = summary, summary["workload"], summary["mapping"]
@@ -52,6 +68,7 @@ def format_summary(summary: dict, per_layer=None) -> str:
     lines.append(f"archsim: {s['hwconfig']} on {src} ({tag}{wl['kind']}, {wl.get('arch')}, "
                  f"{s['images']} images, T={wl['timesteps']})")
     pol = s["exit_policy"] + (f" >= {s['threshold']:g}" if s["threshold"] is not None else f" T={s['max_timesteps']}")
+    pol += _policy_source(s)
     lines.append(f"mode {s['mode']}, exit policy {pol}, controller {s['controller_mode']}, "
                  f"{m['images_in_flight']} image(s) in flight, energy table {s['energy_table']}")
     lines.append("")
@@ -112,50 +129,128 @@ def format_summary(summary: dict, per_layer=None) -> str:
     return "\n".join(lines)
 
 
-def _plot(per_layer, images: int, path: Path) -> None:
+def energy_unit(joules_per_image: float) -> tuple[float, str]:
+    """(scale, label) that shows an energy per image in readable numbers: mJ or uJ (or nJ) per image."""
+    for scale, unit in ((1e3, "mJ"), (1e6, "uJ"), (1e9, "nJ")):
+        if abs(joules_per_image) * scale >= 1.0:
+            return scale, unit
+    return 1e9, "nJ"
+
+
+# energy_detail_j components whose static power is per core (the rest: links, controller, off-chip)
+PER_CORE_STATIC = ("pe_array", "neuron_unit", "weight_sram", "potential_sram", "spike_buffer", "router")
+
+
+def static_per_layer(per_layer, summary: dict) -> tuple[np.ndarray, float]:
+    """Static energy (J) per layer: each core's leakage over the run, split evenly among the layers it
+    holds; and the rest (unused cores, links, controller, off-chip), which no layer owns. Sums to the
+    summary's energy_static_j."""
+    detail = summary.get("energy_detail_j") or {}
+    per_core_j = sum(float(detail.get(c, {}).get("static", 0.0)) for c in PER_CORE_STATIC)
+    n_cores = max(int(summary["mapping"]["cores_total"]), 1)
+    core_j = per_core_j / n_cores
+    holders: dict[int, int] = {}
+    cores_of = []
+    for ids in per_layer["core_ids"].astype(str):
+        cores = [int(c) for c in ids.split() if c.strip().lstrip("-").isdigit()]
+        cores_of.append(cores)
+        for c in cores:
+            holders[c] = holders.get(c, 0) + 1
+    layer_j = np.array([sum(core_j / holders[c] for c in cores) for cores in cores_of], dtype=float)
+    rest = float(summary["energy_static_j"]) - float(layer_j.sum())
+    return layer_j, rest
+
+
+def _plot(per_layer, summary: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(6, 0.45 * len(per_layer) + 2), 6), sharex=True)
-    x = np.arange(len(per_layer))
-    ax1.bar(x, 1e3 * per_layer["energy_dynamic_j"] / max(images, 1), color="tab:orange")
-    ax1.set_ylabel("dynamic energy\n(mJ / image)")
-    ax2.bar(x, 100 * per_layer["group_utilization"], color="tab:blue")
-    ax2.set_ylabel("cores busy\n(% of makespan)")
-    ax2.set_xticks(x, per_layer["layer"], rotation=60, ha="right")
-    fig.suptitle("per-layer energy and utilisation")
+    images = max(int(summary["images"]), 1)
+    dyn = per_layer["energy_dynamic_j"].to_numpy(float) / images
+    stat_layers, stat_rest = static_per_layer(per_layer, summary)
+    stat = stat_layers / images
+    names = list(per_layer["layer"]) + ["unused cores,\nlinks, off-chip"]
+    dyn = np.append(dyn, 0.0)
+    stat = np.append(stat, stat_rest / images)
+    scale, unit = energy_unit(float(summary["energy_per_image_j"]))
+    x = np.arange(len(names))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(7, 0.55 * len(names) + 3), 6.5), sharex=True)
+    ax1.bar(x, scale * stat, color="tab:gray", label=f"static (leakage over the run): "
+            f"{scale * summary['energy_static_j'] / images:.4g} {unit}/image")
+    ax1.bar(x, scale * dyn, bottom=scale * stat, color="tab:orange",
+            label=f"dynamic (counted actions): {scale * summary['energy_dynamic_j'] / images:.4g} {unit}/image")
+    ax1.set_ylabel(f"energy ({unit} / image)")
+    ax1.legend(fontsize=8, loc="upper right")
+    ax1.grid(axis="y", alpha=0.3)
+    util = np.append(100 * per_layer["group_utilization"].to_numpy(float), np.nan)
+    ax2.bar(x, util, color="tab:blue")
+    ax2.set_ylabel("its cores busy\n(% of the run)")
+    ax2.set_ylim(0, 100)
+    ax2.grid(axis="y", alpha=0.3)
+    ax2.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
+    wl = summary.get("workload") or {}
+    wl_name = Path(str(wl.get("path"))).name if wl.get("path") else "(in-memory workload)"
+    pol = summary["exit_policy"] + (f" >= {summary['threshold']:g}" if summary.get("threshold") is not None else "")
+    fig.suptitle(f"{wl_name} on {summary['hwconfig']} ({summary['mode']}, {pol}, {images:,} images)\n"
+                 f"{scale * summary['energy_per_image_j']:.4g} {unit} per image, "
+                 f"{100 * summary['energy_static_j'] / max(summary['energy_j'], 1e-300):.0f} % of it static; "
+                 f"{summary['fps']:,.0f} FPS, {summary['latency_us_mean']:,.0f} us mean latency", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_sample, config: dict,
-                  extra: dict | None = None) -> Path:
-    """Write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png (+ ``extra`` JSON
-    files) into ``out_dir`` atomically: everything goes to a temporary directory beside it that is
-    renamed into place, so a failure leaves no half-written directory."""
+def check_out_dir(out_dir: str | os.PathLike) -> None:
+    """Fail now, before any simulation, if ``out_dir`` cannot be written: it names a file, or the
+    nearest existing folder above it is not one we may create folders in. Creates nothing."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(str(out), "--out", "exists and is not a directory")
+    _check_writable_above(out, "--out")
+
+
+def check_out_file(path: str | os.PathLike, flag: str) -> None:
+    """Like check_out_dir, for a file to (over)write, such as a plot."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(str(p), flag, "is a directory, expected a file name")
+    _check_writable_above(p, flag)
+
+
+def _check_writable_above(out: Path, flag: str) -> None:
+    """The nearest existing folder above ``out`` must be a folder we can create entries in (probed by
+    creating and removing an empty temporary folder: permissions alone do not tell, /proc says yes)."""
+    probe = out.parent if str(out.parent) else Path(".")
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UserError(str(out), flag, f"{probe} is a file, not a folder")
+    try:
+        tmp = tempfile.mkdtemp(prefix=f".{out.name or 'out'}.probe-", dir=probe)
+        os.rmdir(tmp)
+    except OSError as err:
+        raise UserError(str(out), flag, f"cannot write there ({err.strerror or err})") from None
+
+
+@contextlib.contextmanager
+def atomic_dir(out_dir: str | os.PathLike):
+    """Yield a temporary folder beside ``out_dir`` to write into; on success it replaces ``out_dir``,
+    on any failure it is removed: a run leaves the whole folder or nothing."""
     out = Path(out_dir)
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     except OSError as err:
-        raise UserError(str(out), "--out", f"cannot create the parent directory ({err})") from None
-    if out.exists() and not out.is_dir():
-        raise UserError(str(out), "--out", "exists and is not a directory")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+        raise UserError(str(out), "--out", f"cannot write there ({err.strerror or err})") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)          # mkdtemp makes it private; the result is an ordinary directory
     try:
-        (tmp / "summary.json").write_text(to_json(summary) + "\n")
-        per_layer.to_csv(tmp / "per_layer.csv", index=False)
-        per_sample.to_csv(tmp / "per_sample.csv", index=False)
-        (tmp / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(config, default=_plain)),
-                                                        sort_keys=False))
-        for name, obj in (extra or {}).items():
-            (tmp / name).write_text(json.dumps(obj, indent=2, default=_plain) + "\n")
-        _plot(per_layer, summary["images"], tmp / "per_layer.png")
+        yield tmp
         old = None
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
@@ -166,4 +261,22 @@ def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_samp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_sample, config: dict,
+                  extra: dict | None = None) -> Path:
+    """Write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png (+ ``extra`` JSON
+    files) into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(str(out), "--out", "exists and is not a directory")
+    with atomic_dir(out) as tmp:
+        (tmp / "summary.json").write_text(to_json(summary) + "\n")
+        per_layer.to_csv(tmp / "per_layer.csv", index=False)
+        per_sample.to_csv(tmp / "per_sample.csv", index=False)
+        (tmp / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(config, default=_plain)),
+                                                        sort_keys=False))
+        for name, obj in (extra or {}).items():
+            (tmp / name).write_text(json.dumps(obj, indent=2, default=_plain) + "\n")
+        _plot(per_layer, summary, tmp / "per_layer.png")
     return out

@@ -16,15 +16,14 @@ import pandas as pd
 from archsim.analytic import analytic_schedule
 from archsim.config import HwConfig, clock_hz
 from archsim.counts import ItemCounts, check_counts, item_counts, oracle_mask
-from archsim.energy import EnergyReport, dynamic_j, energy_report
+from archsim.energy import Activity, EnergyReport, dynamic_j, energy_report
 from archsim.errors import UserError
 from archsim.exit_policy import ExitPlan, accuracy, plan_exits
-from archsim.hw.chip import Chip, SimTrace
-from archsim.hw.core import CoreTiming, core_timing
+from archsim.cycles import CoreTiming, SimTrace, core_timing
 from archsim.mapping import Mapping, map_network
 from archsim.workload import Workload
 
-MODES = ("simpy", "analytic")
+from archsim.choices import MODES  # noqa: E402 - the one list of mode names
 MEMORIES = {"weight_sram": ("weight_reads", None), "potential_sram": ("potential_reads", "potential_writes"),
             "spike_buffer": ("spike_buffer_reads", "spike_buffer_writes"), "offchip": ("offchip_reads", "offchip_writes")}
 
@@ -63,13 +62,17 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
         timing = core_timing(hw, mapping, counts, wl)
     else:
         counts, timing = reuse.counts.for_plan(plan, wl), reuse.timing
-    if mode == "simpy":
+    if hw.timing.mode == "barrier":       # one sample at a time, lockstep steps: no schedule to simulate
+        from archsim.barrier import barrier_schedule
+        trace = barrier_schedule(hw, wl, mapping, plan, counts, oracle_mask(plan, len(mapping.order), wl.timesteps))
+    elif mode == "simpy":
         # A run allocates millions of small objects and frees them all at the end: the cyclic garbage
         # collector would only rescan them (about a sixth of the run's time).
         was_enabled = gc.isenabled()
         gc.disable()
         try:
             label = f"simulating ({plan.policy}" + (f" >= {plan.threshold:g})" if plan.adaptive else f", T={plan.max_t})")
+            from archsim.hw.chip import Chip         # SimPy only where the discrete-event model runs
             trace = Chip(hw, mapping, wl, plan, counts, timing, progress=progress, label=label).run()
         finally:
             if was_enabled:
@@ -79,16 +82,74 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
                                   oracle_mask(plan, len(mapping.order), wl.timesteps))
     totals = counts.totals(trace.executed)
     seconds = trace.makespan / clock_hz(hw)
-    return _Run(plan, counts, timing, trace, totals, energy_report(hw, totals, seconds, len(mapping.links)), seconds)
+    energy = energy_report(hw, wl.graph, mapping.order, counts.per_layer(trace.executed),
+                           activity(hw, mapping, trace, seconds), len(mapping.links), counts.setup)
+    return _Run(plan, counts, timing, trace, totals, energy, seconds)
 
 
-def _resolve_policy(hw, exit_policy, threshold, timesteps) -> tuple[str, float | None]:
-    policy = exit_policy or hw.controller.policy
+def activity(hw: HwConfig, mapping: Mapping, trace: SimTrace, seconds: float) -> Activity:
+    """Per core: does it hold a layer, and how long did it hold a work item (its group's busy time)."""
+    used = np.zeros(hw.n_cores, dtype=bool)
+    busy = np.zeros(hw.n_cores)
+    for grp in mapping.groups:
+        used[list(grp.cores)] = True
+        busy[list(grp.cores)] = trace.group_busy[grp.index] / clock_hz(hw) if len(trace.group_busy) else 0.0
+    return Activity(seconds, used, busy, banks_in_use(hw, mapping))
+
+
+def banks_in_use(hw: HwConfig, mapping: Mapping) -> dict[str, np.ndarray]:
+    """Per SRAM, the fraction of each core's banks that hold data: the weights and potentials (and the
+    spike buffer, always) of the layers on the core, whole banks."""
+    bits = {"weight_sram": np.zeros(hw.n_cores), "potential_sram": np.zeros(hw.n_cores)}
+    for place in mapping.layers.values():
+        for core, n in zip(place.cores, place.neurons_per_core):
+            share = n / place.neurons
+            bits["weight_sram"][core] += place.weight_bits * (1.0 - place.spill_fraction) * share
+            bits["potential_sram"][core] += place.potential_bits * share
+    out = {"spike_buffer": np.array([1.0 if any(core in g.cores for g in mapping.groups) else 0.0
+                                     for core in range(hw.n_cores)])}
+    for mem, b in bits.items():
+        sram = getattr(hw.core, mem)
+        bank_bits = sram.capacity_bits / sram.banks
+        out[mem] = np.minimum(np.ceil(b / bank_bits - 1e-9), sram.banks) / sram.banks
+    return out
+
+
+def _resolve_policy(hw, wl, exit_policy, threshold, timesteps) -> tuple[str, float | None, dict]:
+    """The exit policy and threshold of a run, and where each came from. First that says, wins:
+    the command line (or a sweep's ``exit.*``), an explicit hwconfig ``controller.policy`` /
+    ``controller.threshold``, what the workload records it was calibrated with (``meta.exit_policy`` /
+    ``meta.threshold``, when the hwconfig says ``from_workload`` or leaves them out), archsim's default
+    (entropy >= 0.9). A recorded threshold only goes with the policy it was recorded for."""
+    from archsim.choices import DEFAULT_POLICY, DEFAULT_THRESHOLD, FROM_WORKLOAD, POLICIES
+
+    meta = wl.meta if isinstance(wl.meta, dict) else {}
+    wl_policy = meta.get("exit_policy") if meta.get("exit_policy") in POLICIES else None
+    wl_threshold = meta.get("threshold")
+    if isinstance(wl_threshold, bool) or not isinstance(wl_threshold, (int, float)):
+        wl_threshold = None
+    hw_policy, hw_threshold = hw.controller.policy, hw.controller.threshold
+    if exit_policy is not None:
+        policy, p_src = exit_policy, "command line"
+    elif hw_policy != FROM_WORKLOAD:
+        policy, p_src = hw_policy, "hwconfig"
+    elif wl_policy is not None:
+        policy, p_src = wl_policy, "workload"
+    else:
+        policy, p_src = DEFAULT_POLICY, "default"
     if timesteps is not None and policy != "fixed":
         raise UserError("command line", "--timesteps", "only goes with --exit-policy fixed")
     if policy == "fixed":
-        return policy, None
-    return policy, hw.controller.threshold if threshold is None else float(threshold)
+        return policy, None, {"exit_policy_source": p_src, "threshold_source": None}
+    if threshold is not None:
+        thr, t_src = float(threshold), "command line"
+    elif hw_threshold != FROM_WORKLOAD:
+        thr, t_src = float(hw_threshold), "hwconfig"
+    elif wl_threshold is not None and wl_policy == policy:
+        thr, t_src = float(wl_threshold), "workload"
+    else:
+        thr, t_src = DEFAULT_THRESHOLD, "default"
+    return policy, thr, {"exit_policy_source": p_src, "threshold_source": t_src}
 
 
 def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
@@ -100,7 +161,7 @@ def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None
     same placement: the placement follows the workload's mean spike counts, so it may differ."""
     if mode not in MODES:
         raise UserError("command line", "--mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
-    policy, thr = _resolve_policy(hw, exit_policy, threshold, timesteps)
+    policy, thr, sources = _resolve_policy(hw, wl, exit_policy, threshold, timesteps)
     plan = plan_exits(wl, policy, thr, timesteps, source="command line")
     mapping = mapping or map_network(hw, wl)
     run = _execute(hw, wl, mapping, plan, mode, progress)
@@ -108,6 +169,7 @@ def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None
     if baseline and (plan.adaptive or plan.max_t < wl.timesteps):
         base = _execute(hw, wl, mapping, plan_exits(wl, "fixed"), mode, progress, reuse=run)
     summary = _summary(hw, wl, mapping, run, base, mode)
+    summary.update(sources)
     per_layer = _per_layer(hw, wl, mapping, run)
     per_sample = _per_sample(hw, wl, run)
     return SimulationResult(summary, per_layer, per_sample, mapping, plan, run.trace, run.counts, run.timing,
@@ -169,6 +231,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
         "energy_dynamic_j": run.energy.dynamic_j,
         "energy_static_j": run.energy.static_j,
         "energy_breakdown_j": run.energy.breakdown_j,
+        "energy_by_role_j": run.energy.role_j,
         "energy_detail_j": run.energy.detail_j,
         "avg_timesteps": plan.avg_timesteps,
         "max_timesteps": plan.max_t,
@@ -181,6 +244,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
         "synaptic_ops_per_image_useful": (oracle["accumulates"] + oracle["macs"]) / n,
         "counts": tot,
         "counts_useful": oracle,
+        "counts_setup": dict(run.counts.setup or {}),
         "speculation": {"wasted_items": wasted_items,
                         "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"])},
         "early_exit_savings": savings,
@@ -200,6 +264,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
         "hwconfig_path": hw.source,
         "energy_table": hw.energy.name,
         "mode": mode,
+        "timing": hw.timing.mode,
     }
 
 
@@ -208,7 +273,7 @@ def _per_layer(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run) -> pd.Da
     per = run.counts.per_layer(tr.executed)
     timing_busy = np.zeros(len(mapping.order))
     rows = []
-    energy = dynamic_j(hw, per)
+    energy = dynamic_j(hw, wl.graph, mapping.order, per)
     for li, name in enumerate(mapping.order):
         place = mapping.layers[name]
         timing_busy[li] = tr.group_busy[place.group]
@@ -227,10 +292,11 @@ def _per_layer(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run) -> pd.Da
 def _per_sample(hw: HwConfig, wl: Workload, run: _Run) -> pd.DataFrame:
     tr, plan = run.trace, run.plan
     per = run.counts.per_sample(tr.executed)
+    per_layer = run.counts.per_sample_layer(tr.executed)
     pred = wl.predictions[np.arange(wl.n_samples), plan.exit_t - 1]
     return pd.DataFrame({
         "sample": np.arange(wl.n_samples), "label": wl.labels, "exit_timestep": plan.exit_t, "prediction": pred,
         "correct": pred == wl.labels, "admit_cycle": tr.admit, "finish_cycle": tr.finish,
         "latency_us": _latency_us(hw, tr), "items": tr.executed.sum(axis=(1, 2)),
         "spikes": per["spikes_out"], "synaptic_ops": per["accumulates"] + per["macs"],
-        "energy_dynamic_j": dynamic_j(hw, per)})
+        "energy_dynamic_j": dynamic_j(hw, wl.graph, run.counts.layers, per_layer).sum(axis=1)})

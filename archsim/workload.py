@@ -22,7 +22,8 @@ import numpy as np
 from archsim import graph as lg
 from archsim.errors import UserError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2           # 2: optional per-neuron spike records and per-node neuron records
+READABLE_VERSIONS = (1, 2)   # a version-1 file is a version-2 file without either
 KINDS = ("direct", "rate", "ttfs")
 SCORE_NAMES = ("entropy", "confidence")
 REQUIRED_META = ("kind", "timesteps")
@@ -38,6 +39,10 @@ class Workload:
     softmax of the accumulated output, 'confidence' = its max softmax), both in [0, 1];
     exit_timestep[n]: 1-based timestep at which the export-time policy (meta) stopped the sample;
     channel_spikes_mean: optional {layer: float32 [C, T]} spikes per output channel, mean over samples.
+    neuron_spikes: optional {layer: uint8 [S, T, ceil(neurons / 8)]}: which neurons fired at each
+    timestep, bit-packed (numpy.packbits, little bit order, [C, H, W] neuron order), for the samples
+    ``neuron_samples`` (int [S], sorted indices into the N samples): a subset is enough. Where present,
+    archsim counts fan-out, packets and hops per neuron, exactly, instead of from layer averages.
     """
     graph: nx.DiGraph
     spikes: np.ndarray
@@ -48,6 +53,11 @@ class Workload:
     meta: dict
     channel_spikes_mean: dict[str, np.ndarray] = field(default_factory=dict)
     source: str | None = None   # the file it was loaded from (reports name it); None when built in memory
+    neuron_spikes: dict[str, np.ndarray] = field(default_factory=dict)
+    neuron_samples: np.ndarray | None = None
+
+    def __post_init__(self):
+        fill_neuron_records(self.graph, self.meta)
 
     @property
     def n_samples(self) -> int:
@@ -67,9 +77,24 @@ class Workload:
 
     def subset(self, n: int) -> "Workload":
         """The first ``n`` samples (for quick runs and sweeps over sample counts)."""
+        neuron_spikes, samples = {}, None
+        if self.neuron_samples is not None:
+            keep = self.neuron_samples < n
+            samples = self.neuron_samples[keep]
+            neuron_spikes = {k: v[keep] for k, v in self.neuron_spikes.items()}
         return Workload(self.graph, self.spikes[:n], self.labels[:n], self.predictions[:n],
                         {k: v[:n] for k, v in self.scores.items()}, self.exit_timestep[:n], dict(self.meta),
-                        self.channel_spikes_mean, self.source)
+                        self.channel_spikes_mean, self.source, neuron_spikes, samples)
+
+    def neuron_raster(self, layer: str) -> np.ndarray:
+        """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked)."""
+        n = int(self.graph.nodes[layer]["neurons"])
+        return np.unpackbits(self.neuron_spikes[layer], axis=-1, count=n, bitorder="little").astype(bool)
+
+
+def pack_neuron_spikes(raster: np.ndarray) -> np.ndarray:
+    """bool/0-1 [S, T, neurons] -> the stored uint8 [S, T, ceil(neurons / 8)] (see Workload)."""
+    return np.packbits(np.asarray(raster, dtype=bool), axis=-1, bitorder="little")
 
 
 def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
@@ -89,6 +114,10 @@ def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
         arrays[f"score_{name}"] = s.astype(np.float32)
     for layer, c in wl.channel_spikes_mean.items():
         arrays[f"channels_{layer}"] = c.astype(np.float32)
+    if wl.neuron_samples is not None:
+        arrays["neuron_samples"] = np.asarray(wl.neuron_samples, dtype=np.int32)
+        for layer, bits in wl.neuron_spikes.items():
+            arrays[f"neurons_{layer}"] = bits.astype(np.uint8)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(str(path), "path", f"directory {parent} does not exist")
@@ -128,8 +157,9 @@ def load_workload(path: str | os.PathLike) -> Workload:
                 "exit_timestep"):
         if key not in data:
             raise UserError(src, key, "missing")
-    if int(data["format_version"]) != FORMAT_VERSION:
-        raise UserError(src, "format_version", f"{int(data['format_version'])} is not {FORMAT_VERSION}")
+    if int(data["format_version"]) not in READABLE_VERSIONS:
+        raise UserError(src, "format_version", f"{int(data['format_version'])} is not one of "
+                        f"{', '.join(map(str, READABLE_VERSIONS))}")
     try:
         meta = json.loads(str(data["meta_json"]))
     except json.JSONDecodeError as err:
@@ -137,10 +167,21 @@ def load_workload(path: str | os.PathLike) -> Workload:
     g = lg.from_json(str(data["graph_json"]), src)
     scores = {k[len("score_"):]: v for k, v in data.items() if k.startswith("score_")}
     channels = {k[len("channels_"):]: v for k, v in data.items() if k.startswith("channels_")}
+    neurons = {k[len("neurons_"):]: v for k, v in data.items() if k.startswith("neurons_") and k != "neuron_samples"}
     wl = Workload(g, data["spikes"], data["labels"], data["predictions"], scores, data["exit_timestep"],
-                  meta, channels, src)
+                  meta, channels, src, neurons, data.get("neuron_samples"))
     validate(wl, src)
     return wl
+
+
+def fill_neuron_records(g: nx.DiGraph, meta: dict) -> None:
+    """Files written before per-node neuron records existed: give each node the record its ``kind``
+    implied (archsim.graph.default_neuron), so every loaded graph has one."""
+    kind = meta.get("kind", "direct") if isinstance(meta, dict) else "direct"
+    window = int(meta.get("window_steps", 1)) if isinstance(meta, dict) and kind == "ttfs" else 1
+    for name in g.nodes:
+        if "neuron" not in g.nodes[name]:
+            g.nodes[name]["neuron"] = lg.default_neuron(g, name, kind, window)
 
 
 def validate(wl: Workload, src: str = "workload") -> None:
@@ -187,3 +228,33 @@ def validate(wl: Workload, src: str = "workload") -> None:
             raise UserError(src, f"channels_{layer}", "unknown layer or not [C, T]")
         if not np.isfinite(c).all() or (c < 0).any():
             raise UserError(src, f"channels_{layer}", "NaN or negative counts")
+    _validate_neuron_spikes(wl, src)
+
+
+def _validate_neuron_spikes(wl: Workload, src: str) -> None:
+    """Per-neuron records, where present: for known samples, for every spiking layer, and adding up to
+    the per-layer totals in ``spikes`` (so the two can never disagree)."""
+    if wl.neuron_samples is None:
+        if wl.neuron_spikes:
+            raise UserError(src, "neuron_samples", "missing: neurons_<layer> records need the samples they cover")
+        return
+    samples = np.asarray(wl.neuron_samples)
+    n, _, t = wl.spikes.shape
+    if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.integer) or len(samples) < 1 \
+            or (np.diff(samples) <= 0).any() or samples.min() < 0 or samples.max() >= n:
+        raise UserError(src, "neuron_samples", f"must be sorted distinct sample indices in 0..{n - 1}")
+    names = lg.layer_names(wl.graph)
+    for layer in names:
+        spiking = wl.graph.nodes[layer]["spiking"]
+        if spiking and layer not in wl.neuron_spikes:
+            raise UserError(src, f"neurons_{layer}", "missing: per-neuron records must cover every spiking layer")
+    for layer, bits in wl.neuron_spikes.items():
+        if layer not in wl.graph:
+            raise UserError(src, f"neurons_{layer}", "unknown layer")
+        nbytes = -(-int(wl.graph.nodes[layer]["neurons"]) // 8)
+        if bits.dtype != np.uint8 or bits.shape != (len(samples), t, nbytes):
+            raise UserError(src, f"neurons_{layer}", f"must be uint8 [{len(samples)}, {t}, {nbytes}], "
+                            f"got {bits.dtype} {bits.shape}")
+        totals = wl.neuron_raster(layer).sum(axis=-1)
+        if not np.array_equal(totals, wl.spikes[samples, names.index(layer), :]):
+            raise UserError(src, f"neurons_{layer}", "per-neuron spikes do not add up to the layer's totals in spikes")

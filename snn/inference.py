@@ -30,6 +30,7 @@ class Collected:
     labels: np.ndarray                # [N]
     spikes: np.ndarray | None = None  # [N, L, T] int32
     channel_spikes_mean: dict | None = None  # layer name -> [T, C] mean over samples
+    neuron_spikes: dict | None = None   # layer name -> bool [S, T, neurons] for the first S samples
 
 
 def spiking_node_names(g: nx.DiGraph) -> list[str]:
@@ -39,7 +40,9 @@ def spiking_node_names(g: nx.DiGraph) -> list[str]:
 @torch.no_grad()
 def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False,
             max_samples: int | None = None, graph: nx.DiGraph | None = None, progress: bool = False,
-            autocast_dtype: torch.dtype | None = None) -> Collected:
+            autocast_dtype: torch.dtype | None = None, neuron_samples: int = 0) -> Collected:
+    """``neuron_samples``: with ``record``, also keep which neurons of each spiking node fired, per
+    timestep, for the first that many samples (archsim's optional per-neuron records)."""
     model.eval()
     n = len(data) if max_samples is None else min(int(max_samples), len(data))
     outs, labels = [], []
@@ -47,6 +50,7 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
     spk_nodes = spiking_node_names(graph) if graph is not None else []
     spikes = np.zeros((n, len(names), model.timesteps), dtype=np.int32) if record else None
     ch_sums: dict[str, torch.Tensor] = {}
+    raw: dict[str, list] = {}
     done = 0
     it = data.batches(batch_size)
     bar = None
@@ -60,6 +64,9 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
         ctx = record_spikes(model) if record else contextlib.nullcontext()
         ac = torch.autocast(xb.device.type, dtype=autocast_dtype) if autocast_dtype else contextlib.nullcontext()
         with ctx as rec, ac:
+            if record:
+                for lif in rec.layers:
+                    lif.record_raw = max(0, int(neuron_samples) - done)
             o = model(xb)
         outs.append(o.float().cpu())
         labels.append(yb.cpu().numpy())
@@ -69,6 +76,12 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
             totals, chans = rec.totals(), rec.channels()
             if len(totals) != len(spk_nodes):
                 raise RuntimeError(f"{len(totals)} spiking layers recorded, graph has {len(spk_nodes)}")
+            for name, r in zip(spk_nodes, rec.raws()):
+                if r.numel():
+                    raw.setdefault(name, []).append(r.numpy())
+            if graph.nodes[ag.INPUT]["spiking"] and xb.dim() == 5 and done < neuron_samples:
+                raw.setdefault(ag.INPUT, []).append(
+                    (xb[: neuron_samples - done].flatten(2) > 0).cpu().numpy())
             for name, tot, ch in zip(spk_nodes, totals, chans):
                 spikes[done:done + len(yb), names.index(name), :] = tot.transpose(0, 1).round().numpy().astype(np.int32)
                 s = ch.sum(1)  # [T, C]
@@ -79,7 +92,8 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
     if bar is not None:
         bar.close()
     ch_mean = {k: (v / max(done, 1)).numpy().astype(np.float32) for k, v in ch_sums.items()} if record else None
-    return Collected(torch.cat(outs, 1), np.concatenate(labels), spikes, ch_mean)
+    neurons = {k: np.concatenate(v, 0) for k, v in raw.items()} if raw else None
+    return Collected(torch.cat(outs, 1), np.concatenate(labels), spikes, ch_mean, neurons)
 
 
 def synaptic_ops(g: nx.DiGraph, spikes: np.ndarray) -> np.ndarray:

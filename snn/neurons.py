@@ -195,6 +195,7 @@ class LIF(nn.Module):
         self.fused, self.compile = bool(fused), bool(compile)
         self.v: torch.Tensor | None = None
         self.recorder: list | None = None
+        self.record_raw = 0          # while recording: also keep which neurons fired, for this many samples
 
     def extra_repr(self) -> str:
         kw = dict(self.kw, surrogate=self.kw["surrogate"].name)
@@ -223,6 +224,8 @@ class LIF(nn.Module):
         with torch.no_grad():
             sd = s.detach()
             per_ch = sd.flatten(3).sum(3) if sd.dim() > 3 else sd  # [T, B, C]
-            self.recorder.append({"total": per_ch.flatten(2).sum(2).float().cpu() if per_ch.dim() > 2
-                                  else per_ch.float().cpu(),
-                                  "channel": per_ch.float().cpu()})
+            entry = {"total": per_ch.flatten(2).sum(2).float().cpu() if per_ch.dim() > 2 else per_ch.float().cpu(),
+                     "channel": per_ch.float().cpu()}
+            if self.record_raw:      # [T, B', neurons] bool, neurons in [C, H, W] order
+                entry["raw"] = sd[:, : self.record_raw].flatten(2).bool().cpu()
+            self.recorder.append(entry)

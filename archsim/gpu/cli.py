@@ -25,7 +25,12 @@ def register(subparsers) -> None:
                    help="the idle draw to subtract (W, counted GPUs together); default: from the log")
     p.add_argument("--window", nargs=2, type=float, metavar=("START", "END"),
                    help="seconds on the log's timeline (0 = its first sample); default: the run's window "
-                        "from a gpu_bench JSON, else the whole log")
+                        "from a gpu_bench JSON, else the whole log (every run and window once)")
+    p.add_argument("--run", metavar="RUN_ID", help="CodeCarbon: only this run (its run_id, or a unique prefix)")
+    p.add_argument("--window-name", metavar="NAME", help="Zeus window log: only the windows of this name")
+    p.add_argument("--allow-mismatch", action="store_true",
+                   help="compare even if the two sides ran different networks, data sets, image counts or "
+                        "exit policies (the result then says so)")
     p.add_argument("--gpu", type=int, action="append", metavar="INDEX",
                    help="count only this GPU (repeatable); default: every GPU in the log")
     p.add_argument("--gpu-images", type=int, default=None, metavar="N",
@@ -36,10 +41,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    if args.plot:
+        from archsim.gpu.plot import check_plot_path
+        check_plot_path(args.plot)
     summary = load_summary(args.summary)
     result = compare_with_log(summary, args.log, args.idle, tuple(args.window) if args.window else None,
                               idle_w=args.idle_w, gpus=args.gpu, gpu_images=args.gpu_images,
-                              summary_source=args.summary)
+                              summary_source=args.summary, run=args.run, window_name=args.window_name,
+                              allow_mismatch=args.allow_mismatch)
     if args.plot:
         from archsim.gpu.plot import plot_comparison
         result["plot"] = str(plot_comparison(result, args.plot))

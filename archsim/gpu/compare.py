@@ -5,9 +5,14 @@ energy (J), energy per image (mJ), and the accelerator's energy as a percentage 
 percentage is taken per image, so it stays right when the two sides ran different numbers of images
 (with equal numbers it is the ratio of the totals, the paper's figure).
 
-GPU side: energy integrated from the power log over the run's window (``integrate``), idle subtracted or
-kept as the caller says (always stated). Images: the gpu_bench JSON's, else ``gpu_images``, else assumed
-equal to the accelerator's (stated). FPS: the gpu_bench JSON's, else images / window duration.
+GPU side: energy integrated from the power log over the run's window or the whole log, every run and
+window once (``integrate.select``), idle subtracted or kept as the caller says (always stated). Images: the
+gpu_bench JSON's, else ``gpu_images``, else assumed equal to the accelerator's (stated). FPS: the gpu_bench
+JSON's, else images / the seconds integrated.
+
+Like for like: the network, data set, image count and exit policy (with its threshold) must agree where
+both sides record them (the summary's workload and exit policy; a gpu_bench JSON, or ``--gpu-images``).
+A mismatch is a one-line error unless the caller allows it, and then the result says so on top.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from pathlib import Path
 
 from archsim.errors import UserError
 from archsim.gpu.formats import read_power_log
-from archsim.gpu.integrate import apply_idle, default_window, idle_power, integrate, select_gpus
+from archsim.gpu.integrate import apply_idle, idle_power, integrate_pieces, segment_report, select, select_gpus
 
 SUMMARY_KEYS = ("images", "fps", "energy_j", "energy_per_image_j", "latency_us_mean", "hwconfig", "workload")
 HINT = "write one with: python -m archsim run HWCONFIG WORKLOAD --json"
@@ -60,27 +65,67 @@ def _label(v) -> str:
     return str(v)
 
 
+def _norm(v) -> str:
+    """'CIFAR-10' and 'cifar10' name the same data set; 'VGG16' and 'vgg16' the same network."""
+    return "".join(ch for ch in str(v).lower() if ch.isalnum())
+
+
+def _sides(acc: dict, bench: dict, gpu_images: int | None) -> list[tuple[str, object, object]]:
+    """(what, GPU's value, accelerator's value) for what both sides may record; None where a side does not."""
+    wl = acc.get("workload") if isinstance(acc.get("workload"), dict) else {}
+    gpu_imgs = bench.get("images") or gpu_images
+    return [("network", bench.get("arch"), wl.get("arch")),
+            ("dataset", bench.get("dataset"), wl.get("dataset")),
+            ("images", gpu_imgs, acc.get("images")),
+            ("exit policy", bench.get("exit_policy"), acc.get("exit_policy")),
+            ("threshold", bench.get("threshold") if bench.get("exit_policy") not in (None, "fixed") else None,
+             acc.get("threshold") if acc.get("exit_policy") not in (None, "fixed") else None)]
+
+
+def check_like_for_like(acc: dict, bench: dict, gpu_images: int | None, log_path: str,
+                        allow: bool) -> tuple[list[str], list[str]]:
+    """(mismatches, what could not be checked). A mismatch is a UserError unless ``allow``."""
+    mismatches, unchecked = [], []
+    for what, g, a in _sides(acc, bench, gpu_images):
+        if g is None or a is None:
+            if what != "threshold" or (bench.get("exit_policy") is None or acc.get("exit_policy") is None):
+                unchecked.append(what)
+            continue
+        same = (abs(float(g) - float(a)) < 1e-9) if what in ("images", "threshold") else _norm(g) == _norm(a)
+        if not same:
+            mismatches.append(f"{what} {g} on the GPU, {a} on the accelerator")
+    if mismatches and not allow:
+        field = mismatches[0].split(" ")[0] if not mismatches[0].startswith("exit policy") else "exit policy"
+        raise UserError(log_path, field, "not the same run as the accelerator's: " + "; ".join(mismatches)
+                        + " (simulate the same network, data set, images and exit policy, e.g. archsim run "
+                          "--samples/--exit-policy/--threshold, or pass --allow-mismatch)")
+    return mismatches, unchecked
+
+
 def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
                      window: tuple[float, float] | None = None, *, idle_w: float | None = None,
                      gpus: list[int] | None = None, gpu_images: int | None = None,
-                     summary_source: str = "summary") -> dict:
+                     summary_source: str = "summary", run: str | None = None, window_name: str | None = None,
+                     allow_mismatch: bool = False) -> dict:
     """Compare an archsim summary with a GPU power log; a JSON-ready dict (printed by ``format_table``).
 
-    ``window``: (start, end) in seconds on the log's timeline (0 = its first sample); default: the run's
-    window from the gpu_bench JSON, else the whole log. ``idle``: 'subtract' or 'keep'. ``idle_w``: the
-    idle draw (W) to subtract, overriding what the log tells. ``gpus``: GPU indices to count (default all).
+    What is integrated: ``window`` (start, end) in seconds on the log's timeline (0 = its first sample),
+    else the run's window from the gpu_bench JSON, else the CodeCarbon run ``run`` / the Zeus windows named
+    ``window_name``, else the whole log (every run and window once; archsim.gpu.integrate.select).
+    ``idle``: 'subtract' or 'keep'. ``idle_w``: the idle draw (W) to subtract, overriding what the log tells.
+    ``gpus``: GPU indices to count (default all). Network, data set, images and exit policy must agree where
+    both sides record them, unless ``allow_mismatch`` (then the result says so).
     """
     acc = check_summary(summary, summary_source)
     log = read_power_log(log_path)
     gpus = select_gpus(log, gpus)
     notes = list(log.notes)
     bench = log.bench or {}
-    if window is None:
-        start, end, how = default_window(log, gpus)
-    else:
-        start, end, how = float(window[0]), float(window[1]), "given on the command line"
-    we = integrate(log, start, end, gpus)
-    idle_info = idle_power(log, start, gpus, idle_w)
+    mismatches, unchecked = check_like_for_like(acc, bench, gpu_images, str(log.path), allow_mismatch)
+    sel = select(log, gpus, window=window, run=run, window_name=window_name)
+    notes += sel.notes
+    we = integrate_pieces(log, sel.pieces)
+    idle_info = idle_power(log, we.start_s, gpus, idle_w)
     energy, removed = apply_idle(log, we, idle, idle_info)
 
     if bench.get("images"):
@@ -96,7 +141,11 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
     else:
         fps = images / we.duration_s
     if images != int(acc["images"]):
-        notes.append(f"the GPU ran {images} images and the accelerator {acc['images']}: compare per image")
+        notes.append(f"the GPU ran {images} images and the accelerator {acc['images']}: compared per image")
+    if mismatches:
+        notes.insert(0, "MISMATCH, compared anyway (--allow-mismatch): " + "; ".join(mismatches))
+    if unchecked:
+        notes.append("not checked, one side does not record it: " + ", ".join(unchecked))
     gpu_epi = energy / images
     acc_epi = float(acc["energy_per_image_j"]) if acc.get("energy_per_image_j") else acc["energy_j"] / acc["images"]
     # zero within rounding (idle x duration against its own integral) counts as zero
@@ -111,7 +160,10 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
         "gpu": {
             "log": str(log.path), "format": log.format, "gpus": gpus, "name": bench.get("gpu_name"),
             "sample": bool(bench.get("sample", False)),
-            "window_s": [we.start_s, we.end_s], "window_from": how, "duration_s": we.duration_s,
+            "window_s": [we.start_s, we.end_s], "window_from": sel.how, "duration_s": we.duration_s,
+            "pieces": [{"gpu": pc.gpu, "segment": pc.segment, "start_s": pc.start_s, "end_s": pc.end_s}
+                       for pc in sel.pieces],
+            "segments": segment_report(log, gpus, sel),
             "samples_in_window": we.samples, "images": images, "images_from": images_from, "fps": fps,
             "energy_j": energy, "energy_per_image_j": gpu_epi, "energy_idle_kept_j": we.energy_j,
             "energy_per_gpu_idle_kept_j": {str(k): v for k, v in we.per_gpu_j.items()},
@@ -123,9 +175,11 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
             "summary": summary_source, "images": int(acc["images"]), "fps": float(acc["fps"]),
             "energy_j": float(acc["energy_j"]), "energy_per_image_j": acc_epi,
             "latency_us_mean": acc.get("latency_us_mean"), "hwconfig": _label(acc["hwconfig"]),
-            "workload": _label(acc["workload"]),
+            "workload": _label(acc["workload"]), "exit_policy": acc.get("exit_policy"),
+            "threshold": acc.get("threshold"),
         },
         "comparison": {"energy_pct_of_gpu": pct, "fps_ratio": float(acc["fps"]) / fps},
+        "mismatch": mismatches,
         "notes": notes,
     }
 
@@ -156,10 +210,10 @@ def format_table(result: dict) -> str:
         (str(x).ljust(n) if k == 0 else str(x).rjust(n)) for k, (x, n) in enumerate(zip(cells, w))).rstrip()
     lines = [
         "GPU vs accelerator on the same test set (Table 3 of the ATSNN paper)"
-        + ("  [SAMPLE, not a measurement]" if g["sample"] else ""),
+        + ("  [SAMPLE, not a measurement]" if g["sample"] else "")
+        + ("  [MISMATCH: not the same run, see notes]" if result.get("mismatch") else ""),
         f"GPU log      {g['log']} ({g['format']}; {gpu_desc})",
-        f"window       {g['window_s'][0]:.3f} .. {g['window_s'][1]:.3f} s of the log = {g['duration_s']:.3f} s: "
-        f"{g['window_from']}",
+        _window_line(g),
         f"idle         {idle_line}",
         f"accelerator  {a['summary']} (hwconfig {a['hwconfig']}, workload {a['workload']})",
         "",
@@ -173,6 +227,20 @@ def format_table(result: dict) -> str:
     ]
     if g["counter_energy_idle_kept_j"] is not None:
         lines.append(row("NVML counter, idle kept (J)", _num(g["counter_energy_idle_kept_j"]), "", ""))
+    if g.get("segments"):
+        lines += ["", f"runs/windows in the log ({len(g['segments'])}; GPU energy idle kept):"]
+        for sg in g["segments"]:
+            lines.append(f"  {sg['kind']:<7}{sg['name'][:36]:<38}{sg['start_s']:>10.3f} .. {sg['end_s']:<10.3f} s"
+                         f"{_num(sg['energy_j']):>12} J  {sg['status']}")
     if result["notes"]:
         lines += ["", "notes:"] + [f"  - {n}" for n in result["notes"]]
     return "\n".join(lines)
+
+
+def _window_line(g: dict) -> str:
+    pieces = g.get("pieces") or []
+    if len({(p["segment"]) for p in pieces}) > 1 or len({(p["start_s"], p["end_s"]) for p in pieces}) > 1:
+        return (f"window       {g['window_from']}: {g['duration_s']:.3f} s of "
+                f"{g['window_s'][0]:.3f} .. {g['window_s'][1]:.3f} s of the log")
+    return (f"window       {g['window_s'][0]:.3f} .. {g['window_s'][1]:.3f} s of the log = {g['duration_s']:.3f} s: "
+            f"{g['window_from']}")

@@ -10,19 +10,9 @@ a FIFO Resource of capacity 1 would do, without the three SimPy events per use.
 """
 from __future__ import annotations
 
-import numpy as np
 import simpy
 
-from archsim.config import HwConfig, offchip_bits_per_cycle
-
-
-def transfer_cycles(accesses: np.ndarray, hw: HwConfig) -> np.ndarray:
-    """Cycles to move ``accesses`` off-chip accesses (0 for none, or when there is no off-chip memory)."""
-    a = np.asarray(accesses, dtype=np.float64)
-    if hw.offchip is None:
-        return np.zeros(a.shape, dtype=np.int64)
-    cyc = np.ceil(a * hw.offchip.access_bits / offchip_bits_per_cycle(hw) - 1e-9).astype(np.int64)
-    return np.where(a > 0, cyc + hw.offchip.latency_cycles, 0)
+# The cycles of a transfer are archsim.cycles.transfer_cycles.
 
 
 class OffChipChannel:

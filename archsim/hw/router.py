@@ -17,19 +17,9 @@ what keeps a 10,000-image VGG16 run under a minute.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from archsim.config import HwConfig
 
-
-def cycles_per_flit(hw: HwConfig) -> float:
-    round_trip = 2 * hw.router.hop_latency_cycles + 1
-    return max(1.0, round_trip / hw.router.buffer_depth_flits)
-
-
-def occupancy_cycles(max_link_flits: np.ndarray, hw: HwConfig) -> np.ndarray:
-    """Cycles a transfer holds its links: its busiest link's flits at the link rate."""
-    return np.ceil(np.asarray(max_link_flits, dtype=np.float64) * cycles_per_flit(hw) - 1e-9).astype(np.int64)
+# Link throughput and occupancy are archsim.cycles' (cycles_per_flit, occupancy_cycles).
 
 
 class Mesh:

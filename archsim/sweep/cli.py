@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import os
+import sys
 from pathlib import Path
 
 from archsim.errors import UserError
 
 RESOLVED_NAME = "sweep.resolved.yaml"
+# Where a sweep writes when --out is not given: under runs/, which git ignores, so a documented command
+# works on a fresh clone and never touches the committed results/sweeps/<name>/ (written with --out).
+DEFAULT_OUT = Path("runs") / "sweeps"
 
 
 def register(subparsers) -> None:
@@ -26,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=_positive_int, metavar="N",
                    help="LocalCluster: start N worker processes (default: one per core); "
                         "--scheduler: wait until N workers have joined")
-    p.add_argument("--out", metavar="DIR", help="output folder (default: results/sweeps/<sweep name>)")
+    p.add_argument("--out", metavar="DIR", help=f"output folder (default: {DEFAULT_OUT.as_posix()}/<sweep name>)")
     p.add_argument("--resume", action="store_true", help="run only the points missing from DIR/results.csv")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep_command)
@@ -68,8 +71,12 @@ def sweep_command(args) -> int:
     plan = load_sweep(args.spec)
     if plan.spec.objectives:
         _check_objectives(args.spec, plan, runner.probe_row(plan))
-    out = Path(args.out) if args.out else Path("results") / "sweeps" / plan.name
+    out = Path(args.out) if args.out else DEFAULT_OUT / plan.name
     table = out / RESULTS_NAME
+    if out.exists() and not out.is_dir():
+        raise UserError(str(out), "--out", "exists and is not a folder")
+    from archsim.report import check_out_dir
+    check_out_dir(out)
     done = done_hashes(table)
     if done:
         if not args.resume:
@@ -84,34 +91,59 @@ def sweep_command(args) -> int:
           + (f"), {len(done)} already in {table}" if done else ")") + f"; results -> {table}", flush=True)
 
     todo = len(plan.points) - len(done)
-    # The cluster first: an unreachable --scheduler must not leave a half-made output folder behind.
-    with runner.dask_client(args.scheduler, args.workers) if todo else contextlib.nullcontext() as client:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out / RESOLVED_NAME, yaml.safe_dump(plan.resolved(), sort_keys=False))
-        with ResultsStore.open(table, [*runner.IDENTITY, *plan.parameters, *runner.STATUS]) as store:
-            if todo:
-                summary = runner.run_plan(plan, store, client, skip=done, progress=not args.no_progress)
-                print(f"ran {_n(summary.ran, 'point')} on {_n(summary.workers, 'worker')} in "
-                      f"{summary.seconds:.1f} s ({summary.points_per_minute:.1f} points/min); "
-                      f"{summary.infeasible} infeasible", flush=True)
-            else:
-                print("nothing to run: every point is already in the table")
+    try:
+        # The cluster first: an unreachable --scheduler must not leave a half-made output folder behind.
+        with runner.quiet_interrupt(), \
+                (runner.dask_client(args.scheduler, args.workers) if todo else contextlib.nullcontext()) as client:
+            out.mkdir(parents=True, exist_ok=True)
+            _write_atomic(out / RESOLVED_NAME, yaml.safe_dump(plan.resolved(relative_to=out), sort_keys=False))
+            with ResultsStore.open(table, [*runner.IDENTITY, *plan.parameters, *runner.STATUS]) as store:
+                if todo:
+                    summary = runner.run_plan(plan, store, client, skip=done, progress=not args.no_progress)
+                    print(f"ran {_n(summary.ran, 'point')} on {_n(summary.workers, 'worker')} in "
+                          f"{summary.seconds:.1f} s ({summary.points_per_minute:.1f} points/min); "
+                          f"{summary.infeasible} infeasible", flush=True)
+                else:
+                    print("nothing to run: every point is already in the table")
+    except KeyboardInterrupt:
+        have = len(done_hashes(table))
+        resume = f" --out {args.out}" if args.out else ""
+        print(f"interrupted: {have} of {len(plan.points)} points are in {table}; to finish, run "
+              f"archsim sweep {args.spec}{resume} --resume", file=sys.stderr, flush=True)
+        return 130
 
     objectives = plan.spec.objectives
     if len(objectives) >= 2:
         from archsim.sweep.store import read_results
         df = read_results(table)
         x, y = list(objectives)[:2]
-        _report_front(df, dict(objectives), x, y, plan.varied, out / "pareto.png",
-                      color=plan.varied[0] if plan.varied else None,
-                      title=f"{plan.name}: {len(df)} points")
+        workloads = list(dict.fromkeys(df["workload"])) if "workload" in df.columns else [None]
+        for w in workloads:
+            # Points of different workloads are different questions: one front (and plot) per workload.
+            part = df if w is None else df[df["workload"] == w]
+            name = "pareto.png" if len(workloads) == 1 else f"pareto_{_slug(w)}.png"
+            if len(workloads) > 1:
+                print(f"\nworkload {w}:")
+            _report_front(part, dict(objectives), x, y, plan.varied, out / name,
+                          color=plan.varied[0] if plan.varied else None,
+                          title=_title(plan.name, part, w))
     return 0
+
+
+def _slug(workload: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in Path(str(workload)).stem)
+
+
+def _title(name: str, df, workload) -> str:
+    wl = f", workload {Path(str(workload)).name}" if workload else ""
+    return f"sweep {name}{wl}: {len(df)} points"
 
 
 def _check_objectives(source, plan, probe: dict | None) -> None:
     """Each objective must name a metric (or an expression over metrics) of a real result row."""
     import pandas as pd
 
+    from archsim.config import did_you_mean
     from archsim.sweep.pareto import with_columns
 
     if probe is None:
@@ -121,9 +153,8 @@ def _check_objectives(source, plan, probe: dict | None) -> None:
         try:
             with_columns(row, [name])
         except UserError:
-            close = difflib.get_close_matches(name, list(probe), n=1)
             raise UserError(str(source), f"objectives.{name}", "not a metric the simulator reports"
-                            + (f" (did you mean {close[0]!r}?)" if close else "")) from None
+                            + did_you_mean(name, list(probe))) from None
 
 
 def _n(count: int, noun: str) -> str:
@@ -145,6 +176,9 @@ def pareto_command(args) -> int:
     from archsim.sweep.store import RESULTS_NAME, read_results
 
     path = Path(args.results)
+    if args.plot:
+        from archsim.report import check_out_file
+        check_out_file(args.plot, "--plot")
     if not path.exists():
         raise UserError(str(path), "RESULTS", "no such file or folder")
     folder = path if path.is_dir() else path.parent
@@ -181,7 +215,8 @@ def pareto_command(args) -> int:
         df = df[df["workload"] == args.workload]
     _report_front(df, senses, x, y, varied or parameters, Path(args.plot) if args.plot else None,
                   color=args.color or (varied[0] if varied else None),
-                  title=f"{resolved.get('name', path.stem)}: {len(df)} points")
+                  title=_title(resolved.get("name", path.stem), df,
+                               args.workload or (df["workload"].iloc[0] if "workload" in df.columns and len(df) else None)))
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,10 +110,46 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             client.close()
         return
     n = workers or os.cpu_count() or 1
-    # Its HTTP server runs even without bokeh: on a free local port, not on a busy 8787.
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
+    # Ctrl-C in a terminal goes to the whole process group: the worker processes would each die with a
+    # traceback. They start with SIGINT ignored (a child inherits that); the client alone stops them.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    try:
+        # Its HTTP server runs even without bokeh: on a free local port, not on a busy 8787.
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
+                               silence_logs=logging.ERROR)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    with cluster, Client(cluster) as client:
+        try:
+            yield client
+        except KeyboardInterrupt:
+            _quiet_shutdown()
+            raise
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
+def _quiet_shutdown() -> None:
+    """After Ctrl-C: no second interrupt and no log noise while the cluster is taken down."""
+    if _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("distributed", "tornado", "asyncio", "bokeh"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+@contextmanager
+def quiet_interrupt() -> Iterator[None]:
+    """Ctrl-C inside: the default SIGINT behaviour comes back once the cluster is down."""
+    previous = signal.getsignal(signal.SIGINT) if _main_thread() else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 @dataclass

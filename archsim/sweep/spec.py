@@ -17,11 +17,11 @@ the run options. Resume, de-duplication and the results table all key on it.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import itertools
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -29,9 +29,9 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from archsim.choices import MODES, POLICIES
+from archsim.config import did_you_mean
 from archsim.errors import UserError
-from archsim.exit_policy import POLICIES
-from archsim.simulate import MODES
 
 # Run options a sweep may vary that are arguments of simulate(), not hwconfig fields.
 # Sweep name -> RunOptions field.
@@ -110,8 +110,9 @@ class SweepFile(BaseModel):
 
 
 class RunOptions(BaseModel):
-    """The simulate() arguments a point sets besides the hwconfig. ``None`` means the hwconfig's own
-    ``controller.policy`` / ``controller.threshold``, and for ``samples`` the whole workload."""
+    """The simulate() arguments a point sets besides the hwconfig. ``None`` means what a run without
+    --exit-policy/--threshold uses (the hwconfig's explicit ``controller.policy`` / ``threshold``, else the
+    workload's calibrated ones: archsim.simulate._resolve_policy), and for ``samples`` the whole workload."""
     model_config = ConfigDict(extra="forbid", frozen=True)
     exit_policy: Literal[POLICIES] | None = None
     threshold: Annotated[float, Field(strict=True, ge=0.0, le=1.0)] | None = None
@@ -148,19 +149,29 @@ class SweepPlan:
     name: str = ""
     extra: dict = field(default_factory=dict)
 
-    def resolved(self) -> dict:
-        """What is written beside the results: this sweep file with defaults filled in and absolute paths
-        (so it re-runs the same points from anywhere), plus a ``resolved`` block recording the inputs."""
+    def resolved(self, relative_to: str | Path | None = None) -> dict:
+        """What is written beside the results: this sweep file with defaults filled in, plus a ``resolved``
+        block recording the inputs. Paths are relative to ``relative_to`` (the folder the file goes to),
+        so the file is the same on every machine and re-runs the same points from there; absolute
+        without it (or where no relative path exists, another drive)."""
+        def where(p: Path) -> str:
+            if relative_to is None:
+                return str(p)
+            try:
+                return Path(os.path.relpath(Path(p).resolve(), Path(relative_to).resolve())).as_posix()
+            except ValueError:
+                return str(p)
+
         spec = self.spec.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"})
         spec["name"] = self.name
-        spec["base"] = str(self.base_path)
-        spec["workloads"] = [str(self.workload_paths[w]) for w in self.spec.workloads]
+        spec["base"] = where(self.base_path)
+        spec["workloads"] = [where(self.workload_paths[w]) for w in self.spec.workloads]
         spec["resolved"] = {
-            "source": str(self.source.resolve()),
+            "source": where(self.source),
             "strategy": self.spec.strategy,
             "parameters": self.parameters,
             "varied": self.varied,
-            "workloads": {w: {"path": str(self.workload_paths[w]), "sha256": self.workload_sha256[w],
+            "workloads": {where(self.workload_paths[w]): {"sha256": self.workload_sha256[w],
                               "samples": self.workloads[w].n_samples} for w in self.spec.workloads},
             "points": len(self.points),
             "duplicates_dropped": self.duplicates,
@@ -247,8 +258,7 @@ class _Planner:
                 options = list(node) if isinstance(node, dict) else []
                 if depth == 0:
                     options += list(RUN_OPTIONS)
-                close = difflib.get_close_matches(key, options, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else \
+                hint = did_you_mean(key, options) or \
                     (f"; fields there: {', '.join(map(str, options))}" if options else "")
                 raise UserError(self.where, entry,
                                 f"unknown parameter {name!r}: no field {key!r} under {here} of "

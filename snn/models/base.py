@@ -56,6 +56,11 @@ class SpikeRecord:
         """Per layer: spikes per timestep, sample and channel, ``[T, B, C]``."""
         return self._cat("channel")
 
+    def raws(self) -> list[torch.Tensor]:
+        """Per layer: which neurons fired, ``[B', T, neurons]`` bool, for the samples kept (``record_raw``)."""
+        return [torch.cat([r["raw"] for r in lst if "raw" in r], 1).transpose(0, 1)
+                if any("raw" in r for r in lst) else torch.empty(0) for lst in self.lists]
+
     def clear(self) -> None:
         for lst in self.lists:
             lst.clear()

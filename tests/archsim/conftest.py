@@ -46,7 +46,7 @@ def set_dotted(raw: dict, path: str, value) -> dict:
     keys = path.split(".")
     node = raw
     for k in keys[:-1]:
-        node = node[k]
+        node = node.setdefault(k, {})
     node[keys[-1]] = value
     return raw
 

@@ -208,3 +208,94 @@ def test_zip_without_arrays(files):
     with zipfile.ZipFile(p, "w") as z:
         z.writestr("readme.txt", "hello")
     assert_one_line_error(run_cli(hw, p), "empty.npz")
+
+
+# ---- issue 18: every bad input names its file and field, before anything runs ----------------------
+
+def test_typo_in_a_required_key_names_it_and_suggests(files):
+    d, hw, wl = files
+    raw = copy.deepcopy(TINY_RAW)
+    raw["core"]["weight_sram"]["size_kb"] = raw["core"]["weight_sram"].pop("size_kib")
+    p = d / "typo.yaml"
+    p.write_text(yaml.safe_dump(raw))
+    proc = run_cli(p, wl)
+    assert_one_line_error(proc, "core.weight_sram.size_kb: unknown key 'size_kb'", "(did you mean 'size_kib'?)")
+    assert "more problem" not in proc.stderr          # the missing size_kib is that same typo
+
+
+def test_typo_in_a_section_name(files):
+    d, hw, wl = files
+    raw = copy.deepcopy(TINY_RAW)
+    raw["contoller"] = raw.pop("controller")
+    p = d / "section.yaml"
+    p.write_text(yaml.safe_dump(raw))
+    assert_one_line_error(run_cli(p, wl), "contoller", "(did you mean 'controller'?)")
+
+
+def test_duplicate_yaml_key(files):
+    d, hw, wl = files
+    text = yaml.safe_dump(TINY_RAW, sort_keys=False)
+    p = d / "dup.yaml"
+    p.write_text(text.replace("clock_mhz: 100\n", "clock_mhz: 100\nclock_mhz: 400\n"))
+    assert_one_line_error(run_cli(p, wl), "dup.yaml: clock_mhz:", "given twice (lines 2 and 3)")
+
+
+@pytest.mark.parametrize("field, value, needle", [("clock_mhz", 0.2, "clock_mhz: 0.2 is outside"),
+                                                  ("offchip.bandwidth_gbps", 12800, "bandwidth_gbps: 12800 is outside")])
+def test_legal_but_unusual_values_warn_in_one_line(files, field, value, needle):
+    d, hw, wl = files
+    p = write_hw(d, "odd.yaml", **{field: value})
+    proc = run_cli(p, wl, "--json", "--mode", "analytic")
+    assert proc.returncode == 0, proc.stderr
+    warn = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warn) == 1 and needle in warn[0] and str(p) in warn[0], proc.stderr
+    assert json.loads(proc.stdout)["images"] == 4
+
+
+def test_copy_of_default_outside_hwconfigs_finds_its_energy_table(files, tmp_path):
+    d, hw, wl = files
+    copy_ = tmp_path / "mine.yaml"
+    copy_.write_text((ROOT / "hwconfigs" / "default.yaml").read_text())
+    proc = run_cli(copy_, wl, "--json", "--mode", "analytic")
+    assert proc.returncode == 0, proc.stderr
+    raw = yaml.safe_load(copy_.read_text())
+    raw["energy_table"] = "energy/7nm.yaml"
+    bad = tmp_path / "nowhere.yaml"
+    bad.write_text(yaml.safe_dump(raw))
+    assert_one_line_error(run_cli(bad, wl), "nowhere.yaml: energy_table", "looked beside the hwconfig",
+                          "repository's hwconfigs/")
+
+
+def test_directory_as_hwconfig(files):
+    d, hw, wl = files
+    assert_one_line_error(run_cli(d, wl), str(d), "is a directory")
+
+
+def test_samples_beyond_the_workload(files):
+    d, hw, wl = files
+    assert_one_line_error(run_cli(hw, wl, "--samples", "5000"), "tiny.npz: --samples",
+                          "5000 asked for, but the workload holds only 4 samples")
+
+
+@pytest.mark.parametrize("out", ["/proc/x", "FILE"])
+def test_bad_out_refused_before_simulating(files, tmp_path, out):
+    d, hw, wl = files
+    if out == "FILE":
+        out = tmp_path / "a_file"
+        out.write_text("keep me")
+    # the workload does not even exist: --out is checked first, before anything is loaded or simulated
+    proc = run_cli(hw, d / "nope.npz", "--out", out)
+    assert_one_line_error(proc, "--out")
+    assert "simulating" not in proc.stderr
+    if out != "/proc/x":
+        assert out.read_text() == "keep me"
+
+
+def test_fan_out_that_disagrees_with_synapses(files):
+    d, hw, wl = files
+    graph = json.loads(str(np.load(wl)["graph_json"]))
+    edge = next(e for e in graph["edges"] if e["source"] == "conv1")
+    edge["fan_out"] *= 100
+    p = _rewrite(wl, d / "fanout.npz", graph_json=np.array(json.dumps(graph)))
+    assert_one_line_error(run_cli(hw, p), "fanout.npz", "edges[conv1->conv2].fan_out",
+                          "disagrees with synapses / source neurons")

@@ -122,7 +122,64 @@ def test_compare_gpu_branch(tiny_file, capsys):
     pytest.importorskip("archsim.gpu.compare")
     if not log.exists():
         pytest.skip("no sample GPU log")
-    assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--json", "--mode", "analytic",
-                 "--compare-gpu", str(log)]) == 0
+    args = ["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--json", "--mode", "analytic",
+            "--compare-gpu", str(log)]
+    # the sample GPU log ran VGG16 on CIFAR-10: refused before any simulation, unless allowed
+    from archsim.errors import UserError
+    with pytest.raises(UserError, match="network vgg16 on the GPU, tiny on the accelerator"):
+        main(args)
+    assert "simulating" not in capsys.readouterr().err
+    assert main(args + ["--allow-mismatch"]) == 0
     s = json.loads(capsys.readouterr().out)
-    assert "gpu_comparison" in s
+    assert "gpu_comparison" in s and s["gpu_comparison"]["mismatch"]
+
+
+# ---- issue 18, finding 1: the exit policy a workload was calibrated with is the one a run uses ---------
+
+def _calibrated(policy="entropy", threshold=0.5):
+    wl = make_workload(conv1=[[10, 20, 5], [0, 7, 3], [15, 0, 1]], conv2=[[3, 4, 5], [1, 0, 2], [6, 6, 6]],
+                       exit_after=[1, 3, 2])
+    wl.meta.update(exit_policy=policy, threshold=threshold)
+    return wl
+
+
+@pytest.mark.parametrize("hw_policy, hw_thr, cli, want", [
+    ("from_workload", "from_workload", {}, ("entropy", 0.5, "workload", "workload")),
+    ("confidence", 0.7, {}, ("confidence", 0.7, "hwconfig", "hwconfig")),
+    ("from_workload", 0.3, {}, ("entropy", 0.3, "workload", "hwconfig")),
+    ("confidence", "from_workload", {}, ("confidence", 0.9, "hwconfig", "default")),  # 0.5 was for entropy
+    ("from_workload", "from_workload", {"exit_policy": "confidence", "threshold": 0.8},
+     ("confidence", 0.8, "command line", "command line")),
+    ("from_workload", "from_workload", {"exit_policy": "fixed"}, ("fixed", None, "command line", None)),
+])
+def test_policy_precedence(hw_policy, hw_thr, cli, want):
+    hw = make_hw(**{"controller.policy": hw_policy, "controller.threshold": hw_thr})
+    s = simulate(hw, _calibrated(), mode="analytic", **cli)
+    assert (s["exit_policy"], s["threshold"], s["exit_policy_source"], s["threshold_source"]) == want
+
+
+def test_workload_without_a_record_falls_back_to_the_default():
+    hw = make_hw(**{"controller.policy": "from_workload", "controller.threshold": "from_workload"})
+    wl = _calibrated()
+    del wl.meta["exit_policy"], wl.meta["threshold"]
+    s = simulate(hw, wl, mode="analytic")
+    assert (s["exit_policy"], s["threshold"], s["exit_policy_source"]) == ("entropy", 0.9, "default")
+
+
+def test_omitted_controller_policy_means_from_workload():
+    hw = make_hw()
+    raw = hw.model_dump(mode="json")
+    del raw["controller"]["policy"], raw["controller"]["threshold"]
+    from archsim.config import config_from_dict
+    hw2 = config_from_dict(raw, "omitted.yaml", ROOT / "hwconfigs")
+    assert hw2.controller.policy == "from_workload" and hw2.controller.threshold == "from_workload"
+
+
+def test_default_hwconfig_uses_the_exported_calibration(capsys):
+    """`make run` on small_c10: the threshold snn.export calibrated (0.6), said in the report."""
+    wl_path = ROOT / "workloads" / "small_c10.npz"
+    meta = load_workload(wl_path).meta
+    assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(wl_path), "--samples", "300",
+                 "--mode", "analytic"]) == 0
+    text = capsys.readouterr().out
+    assert f"exit policy {meta['exit_policy']} >= {meta['threshold']:g} (the workload's calibrated one)" in text

@@ -30,8 +30,12 @@ def test_ttfs_counts_by_hand():
     assert c["accumulates"] == (3025 + 256 * 3) + (80 * 50 + 128 * 3) + (40 * 4 + 4 * 2)
     assert c["macs"] == 0
     assert c["neuron_updates"] == (256 + 128 + 4) * 12          # every neuron each of the 12 window steps
-    # current + voltage words per sweep: (64 + 32 + 1) words x 2 x 12 steps, read and written
-    assert c["potential_reads"] == c["potential_writes"] == (64 + 32 + 1) * 2 * 12
+    # current + voltage words per sweep: (64 + 32 + 1) words x 2 x 12 steps, read and written; plus the
+    # scatter dataflow's read-modify-write of the input current per event, 4 per word: ceil(3793 / 4) +
+    # ceil(4384 / 4) + ceil(168 / 4)
+    rmw = 949 + 1096 + 42
+    assert c["potential_rmw"] == rmw
+    assert c["potential_reads"] == c["potential_writes"] == (64 + 32 + 1) * 2 * 12 + rmw
     assert c["weight_reads"] == 100 * 4 + 80 * 7 + 40 * 1
     assert c["offchip_reads"] == 100 * 16 // 64                 # the input spike events, by DMA
     assert c["decisions"] == 0

@@ -14,8 +14,10 @@ from .conftest import DATA, SUMMARY, nvsmi_lines, run_archsim, write
 TEN_HZ = np.round(np.arange(0, 101) * 0.1, 3)
 
 
-def test_table_from_gpu_bench_sample(summary_file, tmp_path):
+def test_table_from_gpu_bench_sample(tmp_path):
     png = tmp_path / "cmp.png"
+    summary_file = tmp_path / "summary.json"        # the same 512 images the sample GPU run had
+    summary_file.write_text(json.dumps(dict(SUMMARY, images=512, energy_j=512 * SUMMARY["energy_per_image_j"])))
     r = run_archsim("compare-gpu", summary_file, DATA / "gpu_bench_small.csv", "--plot", png)
     assert r.returncode == 0, r.stderr
     meta = json.loads((DATA / "gpu_bench_small.json").read_text())
@@ -30,17 +32,23 @@ def test_table_from_gpu_bench_sample(summary_file, tmp_path):
 
 
 def test_json_keep_idle_and_window(summary_file):
-    r = run_archsim("compare-gpu", summary_file, DATA / "nvidia-smi_csv.csv", "--idle", "keep", "--window",
-                    "1.0", "2.0", "--gpu-images", "500", "--json")
+    args = ("compare-gpu", summary_file, DATA / "nvidia-smi_csv.csv", "--idle", "keep", "--window",
+            "1.0", "2.0", "--gpu-images", "500", "--json")
+    refused = run_archsim(*args)                      # 500 GPU images against 10000 simulated ones
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "images 500 on the GPU, 10000 on the accelerator" in refused.stderr and "--allow-mismatch" in refused.stderr
+    r = run_archsim(*args, "--allow-mismatch")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
+    assert res["mismatch"] == ["images 500 on the GPU, 10000 on the accelerator"]
+    assert res["notes"][0].startswith("MISMATCH, compared anyway")
     g = res["gpu"]
     assert res["idle"]["mode"] == "keep" and res["idle"]["removed_j"] == 0.0
     assert g["window_s"] == [1.0, 2.0] and g["images"] == 500 and g["fps"] == pytest.approx(500.0)
     assert g["energy_j"] == g["energy_idle_kept_j"]
     assert res["comparison"]["energy_pct_of_gpu"] == pytest.approx(
         100 * SUMMARY["energy_per_image_j"] / (g["energy_j"] / 500))
-    assert any("compare per image" in n for n in res["notes"])
+    assert any("compared per image" in n for n in res["notes"])
 
 
 def test_compare_with_log_api_and_idle_stated(tmp_path):
@@ -97,7 +105,7 @@ def test_log_not_covering_the_window(tmp_path, summary_file):
     # a gpu_bench JSON whose run lies outside its CSV
     from archsim.gpu.formats import BENCH_KEYS, BENCH_TOOL
     rec = dict.fromkeys(BENCH_KEYS)
-    rec.update(tool=BENCH_TOOL, power_log="short.csv", idle_w=70.0, images=10,
+    rec.update(tool=BENCH_TOOL, power_log="short.csv", idle_w=70.0, images=SUMMARY["images"],
                window={"start": "2025/06/01 12:00:08.000", "end": "2025/06/01 12:00:12.000"})
     (tmp_path / "short.json").write_text(json.dumps(rec))
     r = run_archsim("compare-gpu", summary_file, log)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from archsim.gpu.formats import BENCH_KEYS, KWH_TO_J, read_power_log
-from archsim.gpu.integrate import default_window, integrate
+from archsim.gpu.integrate import default_window, integrate, integrate_pieces, select
 
 from .conftest import DATA
 
@@ -71,9 +71,16 @@ def test_zeus_window_log_sample():
     log = read_power_log(DATA / "zeus_windows.csv")
     assert log.format == "zeus-windows" and log.gpus == [0, 1]
     assert log.segment_names == {0: "warmup", 1: "epoch_1", 2: "epoch_2"}
-    s, e, how = default_window(log)
-    assert "epoch_2" in how and e - s == pytest.approx(60.98812341690063, abs=1e-6)
-    assert integrate(log, s, e).energy_j == pytest.approx(17964.113999999987 + 17290.55700000001, rel=1e-9)
+    raw = pd.read_csv(DATA / "zeus_windows.csv")
+    # the whole log by default: every window once, both GPUs
+    sel = select(log)
+    assert sel.segments == [0, 1, 2] and "3 windows, each once" in sel.how
+    we = integrate_pieces(log, sel.pieces)
+    assert we.energy_j == pytest.approx(float(raw["gpu0_energy"].sum() + raw["gpu1_energy"].sum()), rel=1e-9)
+    assert we.duration_s == pytest.approx(float(raw["elapsed_time"].sum()), rel=1e-9)
+    # one window by name
+    one = integrate_pieces(log, select(log, window_name="epoch_2").pieces)
+    assert one.energy_j == pytest.approx(17964.113999999987 + 17290.55700000001, rel=1e-9)
 
 
 def test_codecarbon_sample_runs_and_cumulative_flushes():
@@ -81,9 +88,17 @@ def test_codecarbon_sample_runs_and_cumulative_flushes():
     assert log.format == "codecarbon" and log.gpus == [0]
     assert sorted(log.segment_names) == [0, 1]
     raw = pd.read_csv(DATA / "codecarbon_emissions.csv")
-    s, e, how = default_window(log)
-    assert "8d7f3c41" in how and e - s == pytest.approx(38.0205)
-    assert integrate(log, s, e).energy_j == pytest.approx(raw["gpu_energy"].iloc[-1] * KWH_TO_J)
+    # whole log: each run once, a run's cumulative flush rows counted once (its last row holds its total)
+    last = raw.groupby("run_id", sort=False).last()
+    sel = select(log)
+    assert "2 runs, each once" in sel.how
+    we = integrate_pieces(log, sel.pieces)
+    assert we.energy_j == pytest.approx(float(last["gpu_energy"].sum()) * KWH_TO_J)
+    assert we.duration_s == pytest.approx(float(last["duration"].sum()))
+    # one run, by a prefix of its id
+    run2 = select(log, run="8d7f3c41")
+    assert "8d7f3c41" in run2.how
+    assert integrate_pieces(log, run2.pieces).energy_j == pytest.approx(raw["gpu_energy"].iloc[-1] * KWH_TO_J)
     # the first run alone (one row): its whole energy over its duration
     seg0 = log.timeline[log.timeline.segment == 0]
     e0 = integrate(log, seg0.time_s.min(), seg0.time_s.max()).energy_j

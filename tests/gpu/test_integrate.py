@@ -75,8 +75,11 @@ def test_zeus_windows_by_hand(tmp_path):
     assert integrate(log, 0.0, 10.0).energy_j == pytest.approx(1500.0)
     assert integrate(log, 2.5, 7.5, [0]).energy_j == pytest.approx(500.0)
     assert integrate(log, 21.0, 23.0).energy_j == pytest.approx(1200.0)     # (400 + 200) W x 2 s
+    # a window across the gap: the parts the log covers, the gap left out (not bridged)
+    across = integrate(log, 5.0, 22.0)
+    assert across.energy_j == pytest.approx(150.0 * 5.0 + 600.0 * 2.0) and across.duration_s == pytest.approx(7.0)
     with pytest.raises(UserError, match="does not cover the run's window"):
-        integrate(log, 5.0, 22.0)                                          # would bridge the gap
+        integrate(log, 5.0, 15.0)                                          # ends in the gap
 
 
 def test_codecarbon_by_hand(tmp_path):

@@ -76,14 +76,18 @@ def make_events(rng, n: int, w: int, h: int) -> np.ndarray:
     return ev
 
 
-@pytest.fixture(scope="session")
-def event_folder(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("events")
-    rng = np.random.RandomState(3)
-    for split, n in (("train", 4), ("test", 2)):
+def make_event_folder(root: Path, n_train: int = 4, n_test: int = 2, seed: int = 3) -> Path:
+    """Two classes ('x', 'y') of 16x16 two-polarity event streams, 200 events each, as .npy files."""
+    rng = np.random.RandomState(seed)
+    for split, n in (("train", n_train), ("test", n_test)):
         for c in ("x", "y"):
             d = root / split / c
             d.mkdir(parents=True)
             for i in range(n):
                 np.save(d / f"{i}.npy", make_events(rng, 200, 16, 16))
     return root
+
+
+@pytest.fixture(scope="session")
+def event_folder(tmp_path_factory) -> Path:
+    return make_event_folder(tmp_path_factory.mktemp("events"))

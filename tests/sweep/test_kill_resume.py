@@ -52,3 +52,35 @@ def test_sigkill_then_resume_runs_exactly_the_missing_points(tmp_path, vgg_npz):
     assert set(after["hash"]) == {p.hash for p in load_sweep(spec).points}  # none lost
     assert table.read_text().startswith(kept)  # rows written before the kill are untouched
     assert (after["status"] == "ok").all()
+
+
+def test_ctrl_c_is_one_line_and_resume_finishes(tmp_path, vgg_npz):
+    """Ctrl-C in a terminal sends SIGINT to the whole process group: the sweep and its Dask workers."""
+    spec = write_sweep(tmp_path, vgg_npz, name="interrupted", fixed={"mode": "simpy"},
+                       grid={"clock_mhz": list(range(100, 100 + 10 * N, 10))})
+    out, table = tmp_path / "out", tmp_path / "out" / "results.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "archsim", "sweep", str(spec), "--workers", "2", "--out", str(out),
+                             "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.monotonic() + 120
+        while _rows(table) < 3:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no rows within 120 s"
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert stderr.startswith("interrupted: ") and "--resume" in stderr
+    done = len(done_hashes(table))
+    assert done < N, "finished before the interrupt: nothing tested"
+    r = cli_subprocess("sweep", spec, "--workers", 1, "--out", out, "--resume", "--no-progress", timeout=180)
+    assert r.returncode == 0, r.stderr
+    after = read_results(table)
+    assert len(after) == N and after["hash"].is_unique

@@ -1,0 +1,157 @@
+"""Cycles: how long each block is busy, as pure functions of the counts. Used by both timing models.
+
+The SimPy chip (archsim.hw) and the analytic schedule (archsim.analytic) differ only in how they
+*schedule* work items (contention, stalls, back-pressure); what one item costs on each block is decided
+here, once, so the two cannot drift apart. No SimPy here: the analytic mode and the sweeps import this
+module without it.
+
+- ``core_timing``: cycles a work item holds its layer's cores (see :class:`CoreTiming`);
+- ``ttfs_lead``: when a TTFS consumer's window may start after its producer's;
+- ``bank_cycles`` / ``with_latency``: SRAM bank bandwidth (word-interleaved single-ported banks);
+- ``cycles_per_flit`` / ``occupancy_cycles``: mesh link throughput under credit flow control;
+- ``transfer_cycles`` / ``image_load_cycles``: the off-chip channel;
+- :class:`SimTrace`: what a schedule returns.
+
+Core timing (an item runs on all cores of its layer at once, each on its own neurons; the fullest core,
+``max_share`` of the neurons, sets the pace, so per-core work = layer work x max_share):
+
+- compute = the slowest of: the PE array (accumulates / accumulates_per_cycle + MACs / macs_per_cycle),
+  the weight SRAM (its word reads over its banks), the spike buffer (each core reads every input spike,
+  or scans its neurons' input bitmaps under ``gather``) and, under the ``scatter`` dataflow, the
+  potential SRAM's read-modify-write per accumulate; each plus its first access's latency;
+- update = the neuron sweep: neurons / updates_per_cycle, or the potential SRAM's read+write words over
+  its banks when that is slower, plus its read and write latency;
+- an item holds its cores for compute + update (integrate, then fire); a layer with spilled weights also
+  books the shared off-chip channel for its spilled reads, overlapped with compute.
+
+TTFS (Quartz) items: T is 1 and an item is a layer's whole window of ``window_steps`` (= 4 t_max - 4)
+steps; the neurons are time-driven, so each step sweeps them (``update / window_steps`` cycles), and the
+input spikes arrive during the t_max steps of the input phase, so a step takes max(sweep, compute /
+t_max) cycles and the item window_steps such steps. Outputs leave during steps [2(t_max-1), 3(t_max-1)]
+of the producer's window and must land in steps [t_max-1, 2(t_max-1)] of the consumer's, so a consumer
+may start ``lead`` cycles after its producer started (see ``ttfs_lead``), not after it ended.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from archsim import graph as lg
+from archsim.config import HwConfig, Sram, offchip_bits_per_cycle
+from archsim.counts import ItemCounts, ceil_div, words
+from archsim.mapping import Mapping, window_steps
+from archsim.workload import Workload
+
+
+@dataclass
+class SimTrace:
+    """What happened: which items ran, when images came and went, how busy each block was (cycles)."""
+    executed: np.ndarray          # [N, L', T] bool
+    admit: np.ndarray             # [N] cycle the image entered
+    finish: np.ndarray            # [N] cycle the image left (exit decision or last timestep)
+    makespan: float
+    group_busy: np.ndarray        # [groups] cycles held
+    layer_stall: np.ndarray       # [L'] cycles holding cores while a downstream buffer was full
+    link_busy: np.ndarray         # [links] cycles reserved
+    offchip_busy: float
+    controller_busy: float
+    decisions: int
+    spikes_sent: int | None       # spike events over mesh-crossing edges (None: not tracked, analytic)
+    spikes_received: int | None
+    spikes_dropped: int | None
+
+
+@dataclass
+class CoreTiming:
+    """Cycles per item, all int64 [N, L', T]."""
+    compute: np.ndarray
+    update: np.ndarray
+    offchip: np.ndarray        # cycles on the shared off-chip channel (spilled weight reads)
+    held: np.ndarray           # cycles the item holds its cores when the off-chip channel is free
+    step: np.ndarray | None    # TTFS: cycles per window step [N, L'] (None otherwise)
+    t_max: int                 # TTFS t_max (0 otherwise)
+
+
+def bank_cycles(accesses: np.ndarray, sram: Sram) -> np.ndarray:
+    """Cycles to serve ``accesses`` port-wide accesses on one core's banks (int64, 0 for none): the
+    access streams of an item are sequential, so they spread evenly over the word-interleaved banks."""
+    a = np.asarray(accesses, dtype=np.float64)
+    return np.ceil(a / sram.banks - 1e-9).astype(np.int64)
+
+
+def with_latency(cycles: np.ndarray, latency_cycles: int) -> np.ndarray:
+    """Add the pipeline fill of the first access to streams that access the SRAM at all."""
+    return np.where(cycles > 0, cycles + latency_cycles, 0)
+
+
+def cycles_per_flit(hw: HwConfig) -> float:
+    """A link moves one flit per cycle when a router's input buffer covers the credit round trip
+    (``buffer_depth_flits >= 2 x hop_latency_cycles + 1``), else ``buffer_depth / round trip``."""
+    round_trip = 2 * hw.router.hop_latency_cycles + 1
+    return max(1.0, round_trip / hw.router.buffer_depth_flits)
+
+
+def occupancy_cycles(max_link_flits: np.ndarray, hw: HwConfig) -> np.ndarray:
+    """Cycles a transfer holds its links: its busiest link's flits at the link rate."""
+    return np.ceil(np.asarray(max_link_flits, dtype=np.float64) * cycles_per_flit(hw) - 1e-9).astype(np.int64)
+
+
+def transfer_cycles(accesses: np.ndarray, hw: HwConfig) -> np.ndarray:
+    """Cycles to move ``accesses`` off-chip accesses (0 for none, or when there is no off-chip memory)."""
+    a = np.asarray(accesses, dtype=np.float64)
+    if hw.offchip is None:
+        return np.zeros(a.shape, dtype=np.int64)
+    cyc = np.ceil(a * hw.offchip.access_bits / offchip_bits_per_cycle(hw) - 1e-9).astype(np.int64)
+    return np.where(a > 0, cyc + hw.offchip.latency_cycles, 0)
+
+
+def image_load_cycles(hw: HwConfig, wl: Workload) -> int:
+    """Off-chip channel cycles to bring one image in (0 without off-chip memory or with spike input)."""
+    src = wl.graph.nodes[lg.INPUT]
+    if hw.offchip is None or src["spiking"]:
+        return 0
+    accesses = words(hw.precision.input_bits, src["neurons"], hw.offchip.access_bits)
+    return int(transfer_cycles(np.array([accesses]), hw)[0])
+
+
+def core_timing(hw: HwConfig, mapping: Mapping, counts: ItemCounts, wl: Workload) -> CoreTiming:
+    """Cycles of every item on its cores (module docstring)."""
+    c, a = hw.core, counts.actions
+    shape = a["accumulates"].shape
+    compute = np.zeros(shape, dtype=np.int64)
+    update = np.zeros(shape, dtype=np.int64)
+    for li, name in enumerate(mapping.order):
+        place = mapping.layers[name]
+        top, ch, k = max(place.neurons_per_core), place.neurons, len(place.cores)
+        pe = ceil_div(a["accumulates"][:, li] * top, ch * c.pe_array.accumulates_per_cycle) \
+            + ceil_div(a["macs"][:, li] * top, ch * c.pe_array.macs_per_cycle)
+        ws = with_latency(ceil_div(a["weight_reads"][:, li] * top, ch * c.weight_sram.banks),
+                          c.weight_sram.read_latency_cycles)
+        sb = with_latency(ceil_div(a["spike_buffer_reads"][:, li], k * c.spike_buffer.banks),
+                          c.spike_buffer.read_latency_cycles)
+        pot_latency = c.potential_sram.read_latency_cycles + c.potential_sram.write_latency_cycles
+        rmw = with_latency(ceil_div(2 * a["potential_rmw"][:, li] * top, ch * c.potential_sram.banks), pot_latency)
+        compute[:, li] = np.maximum(np.maximum(pe, ws), np.maximum(sb, rmw))
+        sweep = ceil_div(a["neuron_updates"][:, li] * top, ch * c.neuron_unit.updates_per_cycle)
+        swept = a["potential_reads"][:, li] + a["potential_writes"][:, li] - 2 * a["potential_rmw"][:, li]
+        pot = with_latency(ceil_div(swept * top, ch * c.potential_sram.banks), pot_latency)
+        update[:, li] = np.maximum(sweep, pot)
+    spilled_accesses = (words(c.weight_sram.port_bits, a["weight_spill_words"], hw.offchip.access_bits)
+                        if hw.offchip is not None else np.zeros(shape, dtype=np.int64))
+    offchip = transfer_cycles(spilled_accesses, hw)
+    if wl.kind == "ttfs":
+        steps, t_max = window_steps(wl.graph, mapping.order[-1]), int(wl.meta["t_max"])
+        step = np.maximum(ceil_div(update[:, :, 0], steps), ceil_div(compute[:, :, 0], t_max))
+        held = (step * steps)[:, :, None]
+        return CoreTiming(compute, update, offchip, held, step, t_max)
+    return CoreTiming(compute, update, offchip, compute + update, None, 0)
+
+
+def ttfs_lead(step_src: np.ndarray, step_dst: np.ndarray, t_max: int) -> np.ndarray:
+    """Cycles after the producer's window starts at which the consumer's window may start, so that the
+    producer's output steps [2(t_max-1), 3(t_max-1)] land in the consumer's input steps
+    [t_max-1, 2(t_max-1)]: start_c + (t_max-1) s_c >= start_p + 2(t_max-1) s_p and
+    start_c + 2(t_max-1) s_c >= start_p + 3(t_max-1) s_p."""
+    d = t_max - 1
+    return np.maximum(np.maximum(2 * d * step_src - d * step_dst, 3 * d * step_src - 2 * d * step_dst), 0)

@@ -1,0 +1,133 @@
+"""archsim beside SANA-FE on the same network and the same spike trains.
+
+Steps: place the network with archsim's mapping (hwconfigs/loihi.yaml: neuron chunks, tiles of 4
+cores); run SANA-FE with that placement (archsim.validate.sanafe); turn SANA-FE's spike trace into an
+archsim workload with per-neuron spike records in SANA-FE's own timesteps (``spike_timing: hardware``);
+run archsim (barrier timing) on it; set energy per component, latency and counts side by side.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from archsim import graph as lg
+from archsim.config import HwConfig
+from archsim.errors import UserError
+from archsim.mapping import map_network
+from archsim.simulate import run_simulation
+from archsim.validate.network import NetworkSpec
+from archsim.validate.sanafe import run_sanafe, sanafe_version
+from archsim.workload import Workload, pack_neuron_spikes
+
+# (row, SANA-FE counter, archsim count); energies: (row, SANA-FE component, archsim role)
+COUNT_ROWS = (("synaptic events", "spikes", "accumulates"), ("packets", "packets_sent", "packets"),
+              ("hops", "hops", "packet_hops"), ("neurons updated", "neurons_updated", "neuron_updates"),
+              ("neurons fired", "neurons_fired", "spikes_out"))
+ENERGY_ROWS = (("synapse", "synapse", "synapse"), ("soma", "soma", "soma"), ("network", "network", "network"),
+               ("total", "total", None))
+
+
+def input_spikes(spec: NetworkSpec, samples: int, timesteps: int, rate: float, seed: int) -> np.ndarray:
+    """Bernoulli(rate) input spikes, bool [samples, timesteps, input neurons], from a fixed seed."""
+    n_in = int(np.prod(spec.input_shape))
+    return np.random.default_rng(seed).random((samples, timesteps, n_in)) < rate
+
+
+def load_input_spikes(path: str, spec: NetworkSpec) -> np.ndarray:
+    """An npz whose ``spikes`` is [samples, timesteps, input neurons] of 0/1 (neurons in [C, H, W] order)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "spikes" not in z.files:
+                raise UserError(path, "spikes", "missing (an array [samples, timesteps, input neurons])")
+            raw = z["spikes"]
+    except (OSError, ValueError) as err:
+        raise UserError(path, "file", f"not a readable npz ({err})") from None
+    n_in = int(np.prod(spec.input_shape))
+    if raw.ndim != 3 or raw.shape[2] != n_in or raw.shape[0] < 1 or raw.shape[1] < 1:
+        raise UserError(path, "spikes", f"must be [samples, timesteps, {n_in}], got {list(raw.shape)}")
+    if not np.isin(raw, (0, 1)).all():
+        raise UserError(path, "spikes", "must hold only 0 and 1")
+    return raw.astype(bool)
+
+
+def _placeholder(g, steps: int) -> Workload:
+    n_layers = g.number_of_nodes()
+    return Workload(g, np.zeros((1, n_layers, steps), np.int32), np.zeros(1, np.int32),
+                    np.zeros((1, steps), np.int32), {}, np.full(1, steps, np.int32),
+                    {"kind": "direct", "timesteps": steps, "spike_timing": "hardware", "exit_policy": "fixed"})
+
+
+def workload_from_trace(spec: NetworkSpec, rasters: dict[str, np.ndarray], steps: int) -> Workload:
+    """SANA-FE's spike trace as an archsim workload: per-layer totals and per-neuron records, in
+    SANA-FE's timesteps (``spike_timing: hardware``), every sample run for all ``steps``."""
+    g = spec.graph()
+    names = lg.layer_names(g)
+    n = next(iter(rasters.values())).shape[0]
+    spikes = np.stack([rasters[name].sum(axis=-1) for name in names], axis=1).astype(np.int32)
+    meta = {"kind": "direct", "timesteps": steps, "spike_timing": "hardware", "exit_policy": "fixed",
+            "threshold": None, "arch": spec.name, "dataset": "validation spike trains",
+            "source": f"SANA-FE {sanafe_version()} spike trace"}
+    return Workload(g, spikes, np.zeros(n, np.int32), np.zeros((n, steps), np.int32), {},
+                    np.full(n, steps, np.int32), meta,
+                    neuron_spikes={name: pack_neuron_spikes(rasters[name]) for name in names},
+                    neuron_samples=np.arange(n, dtype=np.int32))
+
+
+def _shown(path: str) -> str:
+    """A path as a reader of the results should see it: relative to the repository when inside it."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        return str(Path(path).resolve().relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _pct(a: float, b: float) -> float | None:
+    return None if b == 0 else 100.0 * (a - b) / b
+
+
+def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool = False) -> dict:
+    """Run both simulators; return the side-by-side table (JSON-ready)."""
+    g = spec.graph()
+    steps = inputs.shape[1] + len(spec.layers)
+    placement = map_network(hw, _placeholder(g, steps))
+    sf = run_sanafe(spec, placement, inputs, steps, progress=progress)
+    wl = workload_from_trace(spec, sf.rasters, steps)
+    res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False)
+    for name, place in res.mapping.layers.items():
+        if place.cores != placement.layers[name].cores:
+            raise RuntimeError(f"layer {name} placed on other cores than SANA-FE was given")
+    s, n = res.summary, inputs.shape[0]
+    rows = []
+    for label, sf_key, role in ENERGY_ROWS:
+        a = s["energy_j"] if role is None else s["energy_by_role_j"][role]
+        b = float(np.sum(sf.energy_j[sf_key]))
+        rows.append({"quantity": f"energy {label} (uJ/sample)", "archsim": 1e6 * a / n, "sanafe": 1e6 * b / n,
+                     "diff_pct": _pct(a, b)})
+    lat = float(res.per_sample["latency_us"].mean())
+    for model in ("simple", "detailed"):
+        b = 1e6 * float(np.mean(sf.time_s[model]))
+        rows.append({"quantity": f"latency (us/sample) vs SANA-FE {model}", "archsim": lat, "sanafe": b,
+                     "diff_pct": _pct(lat, b)})
+    for label, sf_key, count in COUNT_ROWS:
+        a, b = int(s["counts"][count]), int(np.sum(sf.counts[sf_key]))
+        rows.append({"quantity": f"{label} (all samples)", "archsim": a, "sanafe": b, "diff_pct": _pct(a, b)})
+    return {"network": spec.name, "samples": n, "input_timesteps": int(inputs.shape[1]), "steps_per_sample": steps,
+            "sanafe_version": sanafe_version(), "sanafe_arch": "sanafe/examples/loihi.yaml (bundled)",
+            "hwconfig": _shown(hw.source), "cores_used": s["mapping"]["cores_used"],
+            "tiles_used": len({hw.tile_of(c) for p in res.mapping.layers.values() for c in p.cores}),
+            "rows": rows, "archsim_energy_breakdown_j": s["energy_breakdown_j"],
+            "sanafe_energy_j": {k: float(np.sum(v)) for k, v in sf.energy_j.items()}}
+
+
+def format_table(result: dict) -> str:
+    lines = [f"{result['network']}: {result['samples']} samples x {result['input_timesteps']} input timesteps "
+             f"({result['steps_per_sample']} steps each), {result['cores_used']} cores in {result['tiles_used']} tiles; "
+             f"SANA-FE {result['sanafe_version']} (bundled Loihi) vs archsim ({result['hwconfig']})",
+             f"{'quantity':<44}{'archsim':>16}{'SANA-FE':>16}{'diff':>10}"]
+    for r in result["rows"]:
+        fmt = (lambda v: f"{v:>16,d}") if isinstance(r["archsim"], int) else (lambda v: f"{v:>16.4f}")
+        diff = "-" if r["diff_pct"] is None else f"{r['diff_pct']:+.2f}%"
+        lines.append(f"{r['quantity']:<44}{fmt(r['archsim'])}{fmt(r['sanafe'])}{diff:>10}")
+    return "\n".join(lines)

@@ -1,0 +1,166 @@
+"""A network to validate on, as a layer list, with its weights and explicit synapses.
+
+The YAML (``archsim validate sanafe NETWORK.yaml``)::
+
+    name: conv_valid
+    input: [2, 16, 16]                 # C, H, W of the input spike population
+    layers:                            # in order; each reads the previous one
+      - {name: conv1, op: conv, out_channels: 8, kernel: 3, stride: 1, padding: 0}
+      - {name: conv2, op: conv, out_channels: 8, kernel: 3, padding: 0, pool: 1}
+      - {name: fc, op: linear, out_features: 10}
+    neuron: {threshold: 1.0, leak_decay: 0.5}     # SANA-FE's LIF ('loihi_lif') attributes
+    weights: {seed: 0, std: 0.5}       # random N(0, std / sqrt(fan-in)), or
+    # weights: {file: weights.npz}     # arrays named after the layers: conv [O, C, k, k], linear [O, I]
+
+``pool`` average-pools the previous layer's spikes by that factor before the projection; as in archsim's
+graph, every spike of a pooled cell is delivered on its own, so a source neuron connects to its cell's
+targets with the weight divided by pool x pool. Padding is explicit synapses, not a helper's option.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from archsim import graph as lg
+from archsim.config import read_yaml
+from archsim.errors import UserError
+
+OPS = ("conv", "linear")
+
+
+@dataclass
+class LayerSpec:
+    name: str
+    op: str
+    out: int                  # output channels (conv) or features (linear)
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    pool: int = 1
+
+
+@dataclass
+class NetworkSpec:
+    name: str
+    input_shape: tuple[int, int, int]
+    layers: list[LayerSpec]
+    neuron: dict
+    weights: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str = "network"
+
+    def graph(self) -> nx.DiGraph:
+        """The archsim layer graph: a spiking input population, every layer spiking (LIF)."""
+        g = lg.new_graph(self.input_shape, "spikes")
+        src = lg.INPUT
+        for ly in self.layers:
+            params = {k: v for k, v in self.neuron.items() if isinstance(v, (int, float, str, bool))}
+            rec = lg.neuron_record("lif", **params)
+            if ly.op == "conv":
+                src = lg.add_conv(g, ly.name, src, out_channels=ly.out, kernel=ly.kernel, stride=ly.stride,
+                                  padding=ly.padding, pool=ly.pool, neuron=rec)
+            else:
+                src = lg.add_linear(g, ly.name, src, out_features=ly.out, pool=ly.pool, neuron=rec)
+        g.nodes[lg.INPUT]["neuron"] = lg.neuron_record("input", state_words=0)
+        return g
+
+
+def load_network(path: str | Path) -> NetworkSpec:
+    """Read and check a network YAML (module docstring); weights drawn or read here."""
+    src = str(path)
+    raw = read_yaml(path)
+    for key in ("name", "input", "layers"):
+        if key not in raw:
+            raise UserError(src, key, "missing")
+    shape = raw["input"]
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(s, int) and s > 0 for s in shape)):
+        raise UserError(src, "input", f"must be [C, H, W] of positive integers, got {shape!r}")
+    if not isinstance(raw["layers"], list) or not raw["layers"]:
+        raise UserError(src, "layers", "must be a non-empty list")
+    layers = []
+    for i, ly in enumerate(raw["layers"]):
+        where = f"layers[{i}]"
+        if not isinstance(ly, dict) or ly.get("op") not in OPS or "name" not in ly:
+            raise UserError(src, where, f"needs a name and op one of {', '.join(OPS)}")
+        out_key = "out_channels" if ly["op"] == "conv" else "out_features"
+        if not isinstance(ly.get(out_key), int) or ly[out_key] < 1:
+            raise UserError(src, f"{where}.{out_key}", "must be a positive integer")
+        known = {"name", "op", out_key, "kernel", "stride", "padding", "pool"}
+        extra = sorted(set(ly) - known)
+        if extra:
+            raise UserError(src, f"{where}.{extra[0]}", f"unknown key (keys: {', '.join(sorted(known))})")
+        layers.append(LayerSpec(str(ly["name"]), ly["op"], int(ly[out_key]), int(ly.get("kernel", 1)),
+                                int(ly.get("stride", 1)), int(ly.get("padding", 0)), int(ly.get("pool", 1))))
+    spec = NetworkSpec(str(raw["name"]), tuple(shape), layers, dict(raw.get("neuron") or {}), source=src)
+    g = spec.graph()                      # shapes checked by archsim.graph
+    wcfg = raw.get("weights") or {"seed": 0, "std": 0.5}
+    if "file" in wcfg:
+        wpath = Path(wcfg["file"])
+        if not wpath.is_absolute():
+            wpath = Path(src).parent / wpath
+        if not wpath.is_file():
+            raise UserError(src, "weights.file", f"no such file {wpath}")
+        with np.load(wpath, allow_pickle=False) as z:
+            spec.weights = {k: z[k].astype(np.float64) for k in z.files}
+    else:
+        rng = np.random.default_rng(int(wcfg.get("seed", 0)))
+        for ly in layers:
+            shape_w = _weight_shape(g, ly)
+            fan_in = int(np.prod(shape_w[1:]))
+            spec.weights[ly.name] = rng.normal(0.0, float(wcfg.get("std", 0.5)) / np.sqrt(fan_in), shape_w)
+    for ly in layers:
+        want = _weight_shape(g, ly)
+        got = spec.weights.get(ly.name)
+        if got is None or tuple(got.shape) != want:
+            raise UserError(src, f"weights.{ly.name}", f"needs an array of shape {list(want)}, got "
+                            f"{None if got is None else list(got.shape)}")
+    return spec
+
+
+def _weight_shape(g: nx.DiGraph, ly: LayerSpec) -> tuple[int, ...]:
+    in_shape = g.nodes[ly.name]["in_shape"]
+    if ly.op == "conv":
+        return (ly.out, int(in_shape[0]), ly.kernel, ly.kernel)
+    return (ly.out, int(np.prod(in_shape)))
+
+
+def synapses(spec: NetworkSpec, g: nx.DiGraph, layer: LayerSpec, src: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every synapse of ``layer`` as (source neuron, target neuron, weight) arrays, neurons in [C, H, W]
+    order of their populations (source = the previous layer, before pooling)."""
+    shape = [int(x) for x in g.nodes[src]["shape"]]
+    c_in, h_in, w_in = shape if len(shape) == 3 else (shape[0], 1, 1)
+    p = layer.pool
+    w = spec.weights[layer.name] / (p * p)
+    hp, wp = h_in // p, w_in // p
+    dy, dx = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    if layer.op == "linear":
+        n_pooled = c_in * hp * wp
+        cell = np.arange(n_pooled)
+        c, yp, xp = cell // (hp * wp), (cell // wp) % hp, cell % wp
+        srcs = (c[:, None] * h_in * w_in + (yp[:, None] * p + dy.reshape(1, -1)) * w_in
+                + xp[:, None] * p + dx.reshape(1, -1))                                    # [cells, p*p]
+        o = np.arange(layer.out)
+        s_idx = np.broadcast_to(srcs[None, :, :], (layer.out,) + srcs.shape).reshape(-1)
+        t_idx = np.broadcast_to(o[:, None, None], (layer.out,) + srcs.shape).reshape(-1)
+        wt = np.broadcast_to(w[:, :, None], (layer.out,) + srcs.shape).reshape(-1)
+        return s_idx, t_idx, wt
+    c_out, h_out, w_out = g.nodes[layer.name]["shape"]
+    k, s, pad = layer.kernel, layer.stride, layer.padding
+    out_s, out_t, out_w = [], [], []
+    o, ci, yo, xo = np.meshgrid(np.arange(c_out), np.arange(c_in), np.arange(h_out), np.arange(w_out), indexing="ij")
+    for ky in range(k):
+        for kx in range(k):
+            yp, xp = yo * s - pad + ky, xo * s - pad + kx
+            ok = (yp >= 0) & (yp < hp) & (xp >= 0) & (xp < wp)
+            if not ok.any():
+                continue
+            oo, cc, yy, xx, yq, xq = o[ok], ci[ok], yo[ok], xo[ok], yp[ok], xp[ok]
+            tgt = oo * h_out * w_out + yy * w_out + xx
+            wt = w[oo, cc, ky, kx]
+            for a, b in zip(dy.reshape(-1), dx.reshape(-1)):
+                out_s.append(cc * h_in * w_in + (yq * p + a) * w_in + xq * p + b)
+                out_t.append(tgt)
+                out_w.append(wt)
+    return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_w)

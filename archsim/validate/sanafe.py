@@ -1,0 +1,139 @@
+"""Run SANA-FE on a validation network, mapped exactly as archsim maps it.
+
+SANA-FE (``pip install sanafe``; https://github.com/SLAM-Lab/SANA-FE) simulates Loihi-class chips from an
+architecture file of per-event energies and latencies. We run it on its own bundled Loihi file
+(:func:`bundled_arch`), place every neuron on the core archsim's mapping gives it (neuron chunks of at
+most 1,024 per core, cores 4 to a tile, tiles numbered column-major as SANA-FE does), connect the
+neurons synapse by synapse (archsim.validate.network.synapses: padding and pooling as archsim's graph
+has them) and feed each sample's input spikes to SANA-FE's input neurons. Neurons are SANA-FE's LIF
+(``loihi_lif``) with ``force_update``: every neuron is updated every timestep, the time-driven rule
+archsim's ``every_step`` neuron record models.
+
+Per sample, SANA-FE runs ``T + depth`` timesteps (a spike is integrated one step after it was sent, so
+the last layer needs one step per layer to hear the last input) twice, with its ``simple`` and its
+``detailed`` timing model, and we keep: energy per component (synapse, dendrite, soma, network), the
+simulated time, the counts (synaptic events, packets, hops, neurons updated and fired) and the spike
+trace of every neuron, which is what archsim is then fed.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from archsim import graph as lg
+from archsim.errors import UserError
+from archsim.mapping import Mapping
+from archsim.validate.network import NetworkSpec, synapses
+
+SYNAPSE_UNIT = {"conv": "loihi_conv_synapse", "linear": "loihi_dense_synapse"}   # bundled loihi.yaml names
+
+
+def import_sanafe():
+    try:
+        import sanafe
+    except ImportError:
+        raise UserError("sanafe", "import", "SANA-FE is not installed: pip install -e '.[validate]' "
+                        "(or pip install sanafe==2.2.9)") from None
+    return sanafe
+
+
+def bundled_arch() -> str:
+    """Path of the Loihi architecture file inside the installed sanafe package."""
+    sanafe = import_sanafe()
+    return os.path.join(os.path.dirname(sanafe.__file__), "examples", "loihi.yaml")
+
+
+def sanafe_version() -> str:
+    from importlib.metadata import version
+    import_sanafe()
+    return version("sanafe")
+
+
+@contextlib.contextmanager
+def quiet_stdout():
+    """SANA-FE's C++ core prints a progress line per run on the process's stdout: keep our report clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@dataclass
+class SanafeRun:
+    """SANA-FE's results, one entry per sample."""
+    steps: int
+    energy_j: dict[str, list[float]] = field(default_factory=dict)     # component -> per sample
+    time_s: dict[str, list[float]] = field(default_factory=dict)       # 'simple' / 'detailed' -> per sample
+    counts: dict[str, list[int]] = field(default_factory=dict)         # SANA-FE counter -> per sample
+    rasters: dict[str, np.ndarray] = field(default_factory=dict)       # layer -> bool [S, steps, neurons]
+
+
+def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: int,
+               progress: bool = False) -> SanafeRun:
+    """Simulate every sample of ``inputs`` (bool [S, T, input neurons]) for ``steps`` timesteps each."""
+    sanafe = import_sanafe()
+    g = spec.graph()
+    arch = sanafe.load_arch(bundled_arch())
+    cores = arch.cores()
+    net = sanafe.Network()
+    names = [lg.INPUT] + [ly.name for ly in spec.layers]
+    groups = {}
+    lif = {"force_update": True, **{k: v for k, v in spec.neuron.items()}}
+    groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]), log_spikes=True)
+    for ly in spec.layers:
+        groups[ly.name] = net.create_neuron_group(ly.name, int(g.nodes[ly.name]["neurons"]), model_attributes=lif,
+                                                  default_synapse_hw_name=SYNAPSE_UNIT[ly.op], log_spikes=True)
+    for name in names:                     # archsim's placement, neuron by neuron
+        place = mapping.layers[name]
+        offset = 0
+        for k, core in enumerate(place.cores):
+            for j in range(place.neurons_per_core[k]):
+                neuron = groups[name][offset + j]
+                if name == lg.INPUT:
+                    neuron.set_attributes(soma_hw_name=f"loihi_inputs[{j}]")
+                neuron.map_to_core(cores[core])
+            offset += place.neurons_per_core[k]
+    prev = lg.INPUT
+    for ly in spec.layers:
+        s, t, w = synapses(spec, g, ly, prev)
+        groups[prev].connect_neurons_sparse(groups[ly.name], {"weight": w.tolist()}, list(zip(s.tolist(), t.tolist())))
+        prev = ly.name
+
+    n_samples, t_in, n_in = inputs.shape
+    out = SanafeRun(steps)
+    rasters = {name: np.zeros((n_samples, steps, int(g.nodes[name]["neurons"])), dtype=bool) for name in names}
+    chip = sanafe.SpikingChip(arch)
+    for si in range(n_samples):
+        train = np.zeros((n_in, steps), dtype=bool)
+        train[:, :t_in] = inputs[si].T
+        for i in range(n_in):
+            groups[lg.INPUT][i].set_attributes(model_attributes={"spikes": train[i].tolist()})
+        for model in ("simple", "detailed"):
+            with quiet_stdout():
+                chip.load(net)                           # a fresh chip state and input train per run
+                res = chip.sim(steps, timing_model=model, spike_trace=model == "simple",
+                               perf_trace=model == "simple")
+            out.time_s.setdefault(model, []).append(float(res["sim_time"]))
+            if model != "simple":
+                continue
+            for comp, joules in res["energy"].items():
+                out.energy_j.setdefault(comp, []).append(float(joules))
+            for key in ("spikes", "packets_sent", "neurons_updated", "neurons_fired"):
+                out.counts.setdefault(key, []).append(int(res[key]))
+            out.counts.setdefault("hops", []).append(int(sum(res["perf_trace"]["hops"])))
+            for step, fired in enumerate(res["spike_trace"]):
+                for addr in fired:
+                    rasters[addr.group_name][si, step, int(addr.neuron_offset)] = True
+        if progress:
+            print(f"  SANA-FE sample {si + 1}/{n_samples}", flush=True)
+    out.rasters = rasters
+    return out
