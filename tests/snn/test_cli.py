@@ -303,3 +303,21 @@ def test_bf16_precision_trains_and_records_it(image_folder, tmp_path):
     assert run_cli(tr.main, train_args(image_folder, out, tmp_path / "cache", "--precision", "bf16",
                                        "--stop-after", "1")) == 0
     assert json.loads((out / "config.json").read_text())["precision"] == "bf16"
+
+
+def test_slim_stores_float16_and_loads_back(trained, tmp_path):
+    from snn import slim
+    from snn.checkpoint import load_model
+    out, _ = trained
+    assert run_cli(slim.main, [str(out / "model.pt"), "--out", str(tmp_path / "s.pt")]) == 0
+    full, _ = load_model(out / "model.pt")
+    half, cfg = load_model(tmp_path / "s.pt")
+    assert cfg["stored_dtype"] == "float16"
+    def weight_bytes(path):
+        return sum(v.numel() * v.element_size() for v in load_checkpoint(path)["state_dict"].values()
+                   if v.is_floating_point())
+    assert weight_bytes(tmp_path / "s.pt") * 2 == weight_bytes(out / "model.pt")
+    for (k, a), b in zip(full.state_dict().items(), half.state_dict().values()):
+        if a.is_floating_point():
+            assert b.dtype == torch.float32 and torch.allclose(a, b, rtol=1e-3, atol=1e-3), k
+    assert run_cli(slim.main, [str(out / "model.pt"), "--out", str(tmp_path / "x.pt"), "--dtype", "int8"]) == 2
