@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup bench clean
+.PHONY: run test setup bench clean mutation mutation-results
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,8 +21,32 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Mutation testing of the simulator's core and the trainer's losses and neurons ([tool.mutmut] in
+# pyproject.toml; results and the survivors' table: tests/MUTATION.md). Slow, so not in `test` nor CI.
+# One module at a time, one worker, niced: `make mutation MODULE=archsim.energy`; every module:
+# `make mutation`. STEP=k runs every k-th mutant only (the sample tests/MUTATION.md reports; it first lets
+# mutmut regenerate the mutants, whose names are numbered per function, so the sample follows the source).
+MUTATION_MODULES := archsim.exit_policy archsim.energy archsim.cycles archsim.analytic archsim.counts \
+	archsim.mapping archsim.gpu.integrate snn.losses snn.neurons
+MODULE ?= $(MUTATION_MODULES)
+STEP ?= 1
+mutation: $(STAMP)
+	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e ".[mutation]"
+	@for m in $(MODULE); do \
+		echo "== mutation testing $$m (STEP=$(STEP): every STEP-th mutant)"; \
+		if [ "$(STEP)" = "1" ]; then names="$$m.*"; else \
+			nice -n 15 $(BIN)/mutmut run --max-children 1 "$$m.__generate_only__" >/dev/null 2>&1; \
+			names=$$($(BIN)/python tests/mutation_sample.py $$m $(STEP)); fi; \
+		nice -n 15 $(BIN)/mutmut run --max-children 1 $$names | grep -a -v "^🎉" | tail -n 40 || exit 1; \
+	done
+	$(BIN)/python tests/mutation_sample.py --score
+
+mutation-results:
+	$(BIN)/python tests/mutation_sample.py --score
+	$(BIN)/mutmut results
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sim_speed.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache mutants

@@ -108,7 +108,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     link_busy = counts.link_flits(mapping, executed) * cycles_per_flit(hw)
     blocks = [group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))]
     bottleneck = max(blocks)
-    k = hw.pipeline.images_in_flight
+    k = min(hw.pipeline.images_in_flight, n)       # no more images in flight than there are images
     loaded = loaded_latency(mean_latency, group_busy / n, k)
     latency = latency * (loaded / mean_latency) if mean_latency > 0 else latency
     makespan = max(bottleneck - bottleneck / n + loaded, n * loaded / k, float(latency.max()))

@@ -383,13 +383,15 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions, l
     if set(src.cores) == set(dst.cores):
         z = np.zeros(k_src)
         zn = np.zeros(src.neurons)
-        m = synapses_per_core(g, src.name, dst.name, np.zeros(dst.neurons, dtype=np.int64), 1)
-        fan = m[:, 0]
+        # no packets, but the synaptic events still happen on the shared core(s) (barrier timing times them)
+        events = synapses_per_core(g, src.name, dst.name, dst.core_of_neuron(), k_dst)       # [n_src, K_dst]
+        fan = events.sum(axis=1)
         core_of = src.core_of_neuron()
         mean_fan = np.bincount(core_of, weights=fan, minlength=k_src) / np.bincount(core_of, minlength=k_src)
+        events_mean = np.stack([events[core_of == k].mean(axis=0) for k in range(k_src)])
         return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
-                     np.zeros((k_src, 4)), mean_fan, np.zeros((k_src, k_dst)), np.zeros((k_src, k_dst)),
-                     fan, zn, np.zeros((src.neurons, 4)), np.zeros((src.neurons, k_dst), dtype=np.int64),
+                     np.zeros((k_src, 4)), mean_fan, events_mean, np.zeros((k_src, k_dst)),
+                     fan, zn, np.zeros((src.neurons, 4)), events,
                      np.zeros((src.neurons, k_dst), dtype=np.int64))
     events = synapses_per_core(g, src.name, dst.name, dst.core_of_neuron(), k_dst)       # [n_src, K_dst]
     reach = events > 0

@@ -124,6 +124,16 @@ def test_adding_spikes_never_lowers_cycles_or_energy(wl_spec, hw_over, data, mod
     # move a layer to more cores and finish sooner: a better mapping, not a cheaper workload)
     more = run_simulation(hw, make_workload(more1, more2, exits), mode=mode, baseline=False,
                           mapping=base_run.mapping).summary
+    # the useful work (every item up to each exit) never falls
+    assert all(more["counts_useful"][k] >= v for k, v in base["counts_useful"].items())
+    if hw.controller.mode == "speculate":
+        return      # how much speculative work runs past an exit depends on the timing, not only the spikes
+    assert more["energy_dynamic_j"] >= base["energy_dynamic_j"] * (1 - 1e-12)
+    if mode == "simpy" and base["mapping"]["shared_cores"]:
+        # Layers taking turns on one core, first come first served, can finish *earlier* with more work
+        # (a list-scheduling anomaly: hypothesis found 21,030 -> 20,996 cycles, tests/MUTATION.md), so the
+        # run time is no law there; with a core per layer it is.
+        return
     assert more["cycles"] >= base["cycles"]
     assert more["energy_j"] >= base["energy_j"] * (1 - 1e-12)
 

@@ -28,10 +28,50 @@ def tiny_file(tmp_path_factory):
     return save_workload(tmp_path_factory.mktemp("wl") / "synthetic_tiny.npz", synthetic_workload("tiny", 12, 4))
 
 
+def check_summary_values(s: dict, path) -> None:
+    """The summary's figures against what the workload file and the default hwconfig say, computed here:
+    the exits of the workload's calibrated policy (entropy >= 0.9, first timestep whose score reaches it),
+    the answer held at each exit, the spikes and synaptic operations up to the exits (conv1's 5808 MACs once
+    per image, 50 accumulates per conv1 spike, 10 per conv2 spike), and the report's own identities."""
+    assert all(k in s for k in REQUIRED)
+    z = np.load(path)
+    ent, pred, labels, spikes = z["score_entropy"], z["predictions"], z["labels"], z["spikes"].astype(np.int64)
+    n, _, t = spikes.shape
+    above = ent >= 0.9
+    exits = np.where(above.any(1), above.argmax(1) + 1, t)
+    ran = np.arange(t)[None, :] < exits[:, None]
+    assert s["images"] == n == 12 and s["exit_policy"] == "entropy" and s["threshold"] == 0.9
+    assert s["avg_timesteps"] == pytest.approx(exits.mean())
+    assert s["accuracy"] == pytest.approx(float((pred[np.arange(n), exits - 1] == labels).mean()))
+    assert s["counts_useful"]["spikes_out"] == int((spikes.sum(1) * ran).sum())
+    useful_ops = n * 5808 + int(((50 * spikes[:, 1] + 10 * spikes[:, 2]) * ran).sum())
+    assert s["synaptic_ops_per_image_useful"] == pytest.approx(useful_ops / n)
+    assert s["spikes_per_image"] == pytest.approx(s["counts"]["spikes_out"] / n)
+    assert s["synaptic_ops_per_image"] == pytest.approx((s["counts"]["accumulates"] + s["counts"]["macs"]) / n)
+    assert s["seconds"] == pytest.approx(s["cycles"] / 200e6, abs=1 / 200e6)    # 200 MHz
+    assert s["fps"] == pytest.approx(n / s["seconds"], rel=1e-6)
+    assert s["energy_per_image_j"] == pytest.approx(s["energy_j"] / n)
+    assert s["energy_j"] == pytest.approx(s["energy_dynamic_j"] + s["energy_static_j"])
+    assert s["energy_j"] == pytest.approx(sum(s["energy_breakdown_j"].values()))
+    assert s["area_proxy_sram_kib"] == (512 + 128 + 32) * 32
+    c = s["counts"]
+    assert s["memory_accesses"] == {
+        "weight_sram": {"reads": c["weight_reads"], "writes": 0},
+        "potential_sram": {"reads": c["potential_reads"], "writes": c["potential_writes"]},
+        "spike_buffer": {"reads": c["spike_buffer_reads"], "writes": c["spike_buffer_writes"]},
+        "offchip": {"reads": c["offchip_reads"], "writes": c["offchip_writes"]}}
+    assert s["hwconfig"] == "default-32core" and s["workload"]["timesteps"] == t == 4
+    e = s["early_exit_savings"]
+    assert e["avg_timesteps_fixed"] == 4.0
+    assert e["latency_saved_pct"] == pytest.approx(
+        100 * (e["latency_us_mean_fixed"] - s["latency_us_mean"]) / e["latency_us_mean_fixed"], abs=2e-3)
+
+
 def test_summary_keys_and_json(tiny_file, capsys):
     assert main(["run", str(ROOT / "hwconfigs/default.yaml"), str(tiny_file), "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
-    assert all(k in s for k in REQUIRED)
+    check_summary_values(s, tiny_file)
+    assert s["mode"] == "simpy"
     assert set(s["memory_accesses"]) == {"weight_sram", "potential_sram", "spike_buffer", "offchip"}
     assert s["workload"]["path"] == str(tiny_file) and s["workload"]["synthetic"] is True
     assert s["early_exit_savings"]["latency_us_mean_fixed"] > 0
@@ -48,7 +88,8 @@ def test_out_dir_written_whole(tiny_file, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["config.yaml", "per_layer.csv", "per_layer.png",
                                                      "per_sample.csv", "summary.json"]
     s = json.loads((out / "summary.json").read_text())
-    assert all(k in s for k in REQUIRED)
+    check_summary_values(s, tiny_file)
+    assert s["mode"] == "analytic"
     assert len(pd.read_csv(out / "per_layer.csv")) == 3
     assert len(pd.read_csv(out / "per_sample.csv")) == 12
     cfg = yaml.safe_load((out / "config.yaml").read_text())

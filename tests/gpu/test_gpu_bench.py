@@ -39,6 +39,18 @@ class FakeNvml:
         self.closed = True
 
 
+def _offline(run, policy, threshold, n=None):
+    """(accuracy, average timesteps) of the first ``n`` test images evaluated offline: the full [T, N, K]
+    output, the exit policy applied to its scores, each image's prediction read at its exit."""
+    model, _ = load_model(run["checkpoint"], "cpu")
+    ds = load_dataset(run["data"], "imagefolder", image_size=16, cache_dir=run["cache"])
+    n = n or len(ds.test_y)
+    col = collect(model, DeviceData(ds.test_x[:n], ds.test_y[:n], ds.mean, ds.std, "cpu"), 8)
+    exits = exit_policy.apply_policy({k: v.numpy() for k, v in exit_policy.scores(col.out).items()},
+                                     policy, threshold, 4)
+    return exit_policy.adaptive_accuracy(exit_policy.predictions(col.out).numpy(), col.labels, exits)
+
+
 def _args(run, tmp_path, *extra):
     return gpu_bench.parser().parse_args([
         str(run["checkpoint"]), "--data-dir", str(run["data"]), "--cache-dir", str(run["cache"]),
@@ -62,7 +74,8 @@ def test_cpu_run_writes_documented_json(tiny_run, tmp_path):
     assert rec["threshold"] == 0.5 and rec["max_timesteps"] == 4 and rec["device"] == "cpu"
     assert rec["energy_j"] == {"integrated": None, "counter": None, "integrated_minus_idle": None}
     assert rec["idle_w"] is None and rec["gpu_name"] is None and rec["power_log"] is None
-    assert 1.0 <= rec["avg_timesteps"] <= 4.0 and 0.0 <= rec["accuracy"] <= 1.0
+    acc, avg_t = _offline(tiny_run, "entropy", 0.5, 20)
+    assert rec["accuracy"] == pytest.approx(acc) and rec["avg_timesteps"] == pytest.approx(avg_t)
     assert rec["fps"] == pytest.approx(20 / rec["wall_s"])
     assert rec["timesteps_computed"] >= rec["timesteps_needed"] == round(rec["avg_timesteps"] * 20)
     assert rec["command"].startswith("python -m snn.gpu_bench ")
@@ -102,7 +115,7 @@ def test_fixed_policy_runs_all_timesteps(tiny_run, tmp_path):
     rec = gpu_bench.bench(_args(tiny_run, tmp_path, "--batch-size", 5, "--exit-policy", "fixed"))
     assert rec["avg_timesteps"] == 4 and rec["timesteps_computed"] == rec["timesteps_needed"] == 4 * 24
     assert rec["threshold"] is None
-    assert 0.0 <= rec["accuracy"] <= 1.0
+    assert rec["accuracy"] == pytest.approx(_offline(tiny_run, "fixed", 0.0)[0])     # predictions at T = 4
 
 
 def test_power_path_read_back_by_compare_gpu(tiny_run, tmp_path):
