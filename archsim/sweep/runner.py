@@ -114,9 +114,11 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     # traceback. They start with SIGINT ignored (a child inherits that); the client alone stops them.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
     try:
-        # Its HTTP server runs even without bokeh: on a free local port, not on a busy 8787.
+        # Its HTTP server runs even without bokeh: on a free local port, not on a busy 8787. Its processes
+        # log only what is critical: a worker that loses its scheduler while the cluster shuts down (a race
+        # on a loaded machine) would print an ERROR traceback; a task's own error reaches the client anyway.
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.CRITICAL)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
