@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup bench clean mutation mutation-results
+.PHONY: run test setup bench clean mutation mutation-results vgg16
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# the mission's command: the trained VGG16 ATSNN's 10,000 CIFAR-10 test images on the default accelerator
 run: $(STAMP)
-	$(BIN)/archsim run hwconfigs/default.yaml workloads/small_c10.npz --out results/run_small_c10
+	$(BIN)/python -m archsim run hwconfigs/default.yaml workloads/vgg16_c10.npz --out results/run_vgg16_c10
+
+# re-make the VGG16 ATSNN from scratch on a CPU (about 4 CPU-hours; re-run to continue after a stop)
+vgg16: $(STAMP)
+	bash snn/recipes/vgg16_c10.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -6,6 +6,11 @@
 Everything in it is read from files the commands wrote (nothing re-measured here): fixed-T accuracy,
 adaptive accuracy and average timesteps at the default (calibrated) threshold, relative complexity,
 per-timestep accuracy T1..T, epochs trained, wall time, seed and the exact commands.
+
+A run started from another run's weights (``snn.train --init-from``) is one stage of a longer training:
+the record follows ``init_from`` back through every earlier run whose folder still holds its
+``config.json`` and ``results.json``, lists each stage (command, epochs, wall time, accuracy), and sums
+the CPU hours of the whole chain (wall time x threads).
 """
 from __future__ import annotations
 
@@ -29,6 +34,26 @@ def _read_json(path: str | Path, field: str) -> dict:
         raise UserError(str(p), field, f"not JSON ({err})") from None
 
 
+def training_stages(run: Path, cfg: dict, res: dict) -> list[dict]:
+    """The stages that made this run, first to last: this run and each run it was initialised from
+    (``init_from`` = ``<run folder>/model.pt``), as long as that folder still holds its records."""
+    stages, seen = [], set()
+    while True:
+        stages.append({"run": str(run), "command": cfg["command"], "neuron": cfg.get("neuron", "lif"),
+                       "timesteps": cfg["timesteps"], "epochs_trained": res["epochs_trained"],
+                       "wall_s": res["wall_s"], "num_threads": cfg["num_threads"],
+                       "cpu_hours": res["wall_s"] * cfg["num_threads"] / 3600.0,
+                       "fixed_T_accuracy": res["fixed_T_accuracy"],
+                       "init_from": cfg.get("init_from") or None})
+        seen.add(run.resolve())
+        parent = Path(cfg.get("init_from") or "").parent if cfg.get("init_from") else None
+        if parent is None or parent.resolve() in seen or not (parent / "results.json").is_file() \
+                or not (parent / "config.json").is_file():
+            return stages[::-1]
+        run, cfg, res = parent, _read_json(parent / "config.json", "config"), \
+            _read_json(parent / "results.json", "results")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = Parser(prog="snn.results", description="Collect a run's measured results into one JSON.")
     p.add_argument("--run", required=True)
@@ -46,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(run / "log.csv") as f:
         log = list(csv.DictReader(f))
     ent = ev["default"]["entropy"]
+    stages = training_stages(run, cfg, res)
     doc = {
         "what": f"{cfg['arch']} SNN, {cfg['dataset']} (JPEG copy), T={cfg['timesteps']}, {cfg['loss']} loss "
                 f"({cfg['schedule']} schedule), trained on the CPU",
@@ -60,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         "epochs_trained": res["epochs_trained"], "epochs_planned": res["epochs_planned"],
         "train_wall_s": res["wall_s"], "train_wall_min": res["wall_s"] / 60.0,
         "images_per_s_per_epoch": [float(r["images_per_s"]) for r in log],
+        "training_stages": stages,
+        "total_cpu_hours": sum(st["cpu_hours"] for st in stages),
         "seed": cfg["seed"], "num_threads": cfg["num_threads"], "device": cfg["device"],
         "torch_version": cfg.get("torch_version"),
         "synaptic_ops_per_image_fixed_T": ev["synaptic_ops_per_image_fixed_T"],
@@ -74,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     atomic_write_text(a.out, json.dumps(doc, indent=2))
     print(json.dumps({k: doc[k] for k in ("fixed_T_accuracy", "per_timestep_accuracy", "adaptive",
-                                          "epochs_trained", "train_wall_min")}, indent=1))
+                                          "epochs_trained", "train_wall_min", "total_cpu_hours")}, indent=1))
     return 0
 
 

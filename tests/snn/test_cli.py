@@ -130,6 +130,9 @@ def test_evaluate_and_export_round_trip(trained, image_folder, tmp_path):
     doc = json.loads(rec.read_text())
     assert doc["epochs_trained"] == 2 and doc["seed"] == 0 and doc["workload"]["samples"] == 16
     assert set(doc["commands"]) == {"train", "evaluate", "export", "results"}
+    assert len(doc["training_stages"]) == 1 and doc["training_stages"][0]["command"] == doc["commands"]["train"]
+    res = json.loads((out / "results.json").read_text())
+    assert doc["total_cpu_hours"] == pytest.approx(res["wall_s"] / 3600.0)  # one thread
 
 
 def _one_line_error(capsys, rc, field):
@@ -274,6 +277,30 @@ def test_relu_twin_then_init_from_it(image_folder, tmp_path):
     assert run_cli(tr.main, train_args(image_folder, snn, tmp_path / "cache", "--init-from", str(ann / "model.pt"),
                                        "--stop-after", "1")) == 0
     assert json.loads((snn / "config.json").read_text())["init_from_config"]["neuron"] == "relu"
+
+
+def test_results_follow_the_init_from_chain(tmp_path):
+    """A run initialised from another run's weights is one stage of its training: the record lists the
+    stages first to last and sums their CPU hours (wall time x threads); a stage whose folder is gone
+    ends the chain."""
+    from snn.results import training_stages
+
+    def stage(name, init_from, wall_s, threads, acc):
+        d = tmp_path / name
+        d.mkdir()
+        cfg = {"command": f"train {name}", "timesteps": 4, "num_threads": threads, "init_from": init_from}
+        res = {"epochs_trained": 2, "wall_s": wall_s, "fixed_T_accuracy": acc}
+        (d / "config.json").write_text(json.dumps(cfg))
+        (d / "results.json").write_text(json.dumps(res))
+        return d, cfg, res
+
+    stage("ann", str(tmp_path / "gone" / "model.pt"), 7200.0, 1, 0.9)
+    stage("t1", str(tmp_path / "ann" / "model.pt"), 1800.0, 2, 0.85)
+    run, cfg, res = stage("t4", str(tmp_path / "t1" / "model.pt"), 3600.0, 1, 0.88)
+    st = training_stages(run, cfg, res)
+    assert [s["command"] for s in st] == ["train ann", "train t1", "train t4"]
+    assert sum(s["cpu_hours"] for s in st) == pytest.approx(2.0 + 1.0 + 1.0)
+    assert [s["fixed_T_accuracy"] for s in st] == [0.9, 0.85, 0.88]
 
 
 def test_init_from_another_architecture_is_refused(image_folder, tmp_path, trained):
