@@ -16,6 +16,16 @@ For big sweeps. Differences from the SimPy run, by design:
   timestep until the controller stops it, so an item (l, t >= exit) whose inputs are ready before the
   sample leaves is executed (and its work wasted and counted); the output layer itself stops at the
   exit. Only contention differs from the SimPy run.
+
+Known limit of the contention estimate (``benchmarks/analytic_vs_simpy.py``, results/analytic_vs_simpy.json):
+within 5 % of SimPy on small_c10 and the synthetic VGG16 with buffers that never fill, but -20 % FPS on the
+trained VGG16, whose conv1-conv3 core groups are busy 70-88 % of the time: there SimPy's two images in flight
+fall into a staggered rhythm and wait 13 % over the contention-free latency, while random arrivals predict
+41 %. Tried as replacements (FPS vs SimPy on small_c10 / synthetic VGG16 / trained VGG16): the closed-network
+bound max(free, k x D_max) +9 / +29 / +12 %; mean-value analysis with half-residual service -4 / -12 / -28 %;
+a phase-aware estimate (the other image offset by one period P = L / k, waiting = the overlap of the two
+images' contention-free busy intervals per core group, iterated to a fixed point) +9 / +1 / +2 %: right for
+the VGG16s, but small_c10's latencies vary too much between images (p95 2.4x p50) for a fixed offset.
 """
 from __future__ import annotations
 
