@@ -46,7 +46,7 @@ def training_stages(run: Path, cfg: dict, res: dict) -> list[dict]:
                        "fixed_T_accuracy": res["fixed_T_accuracy"],
                        "init_from": cfg.get("init_from") or None})
         seen.add(run.resolve())
-        parent = Path(cfg.get("init_from") or "").parent if cfg.get("init_from") else None
+        parent = Path(stages[-1]["init_from"]).parent if stages[-1]["init_from"] else None
         if parent is None or parent.resolve() in seen or not (parent / "results.json").is_file() \
                 or not (parent / "config.json").is_file():
             return stages[::-1]

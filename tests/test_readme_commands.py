@@ -132,7 +132,9 @@ def test_make_run_reproduces_the_readme_row(clone):
     args = make_run_command()
     r = run(args, clone)
     assert r.returncode == 0, r.stderr
-    assert "(the workload's calibrated one)" in r.stdout
+    from archsim.workload import load_workload
+    meta = load_workload(clone / args[2]).meta     # make run: run HWCONFIG WORKLOAD ...
+    assert f"exit policy {meta['exit_policy']} >= {meta['threshold']:g} (the workload's calibrated one)" in r.stdout
     assert float(re.search(r"Timesteps\s+([\d.]+) average", r.stdout).group(1)) == pytest.approx(steps, abs=0.005)
     e = re.search(r"total, ([\d.]+) (uJ|mJ) per image", r.stdout)
     energy = float(e.group(1)) * UJ[e.group(2)]

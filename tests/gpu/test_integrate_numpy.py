@@ -205,16 +205,20 @@ def _write(tmp_path, name, lines):
     return p
 
 
+def _emissions(tmp_path, *rows):
+    """A CodeCarbon emissions.csv from (timestamp, run_id, duration s, cumulative GPU energy J) rows."""
+    kwh = 1 / 3.6e6
+    return _write(tmp_path, "emissions.csv",
+                  ["timestamp,project_name,run_id,duration,emissions,gpu_energy,codecarbon_version"]
+                  + [f"{ts},p,{run},{dur},0.1,{joules * kwh},2.8.3" for ts, run, dur, joules in rows])
+
+
 def test_a_window_across_two_runs_counts_each_runs_part(tmp_path):
     """CodeCarbon: run A 100 W for 10 s then 300 W for 10 s (two flushes: samples at 0, 10, 10, 20 s), run B
     50 W from 60 s to 80 s. The window 5 s .. 70 s: A from 5 s to its end (500 + 3000 J), the 40 s gap left
     out, B up to 70 s (500 J); samples strictly inside: A's two at 10 s."""
-    kwh = 1 / 3.6e6
-    path = _write(tmp_path, "emissions.csv", [
-        "timestamp,project_name,run_id,duration,emissions,gpu_energy,codecarbon_version",
-        f"2025-06-01T12:00:10,p,aaaa-1,10.0,0.1,{1000 * kwh},2.8.3",
-        f"2025-06-01T12:00:20,p,aaaa-1,20.0,0.1,{4000 * kwh},2.8.3",
-        f"2025-06-01T12:01:20,p,bbbb-2,20.0,0.1,{1000 * kwh},2.8.3"])
+    path = _emissions(tmp_path, ("2025-06-01T12:00:10", "aaaa-1", 10.0, 1000), ("2025-06-01T12:00:20", "aaaa-1", 20.0, 4000),
+                      ("2025-06-01T12:01:20", "bbbb-2", 20.0, 1000))
     log = read_power_log(path)
     sel = select(log, window=(5.0, 70.0))
     assert sel.how == "given on the command line" and sel.segments == [0, 1]
@@ -231,11 +235,7 @@ def test_a_window_across_two_runs_counts_each_runs_part(tmp_path):
 
 
 def test_an_ambiguous_run_prefix_is_refused(tmp_path):
-    kwh = 1 / 3.6e6
-    path = _write(tmp_path, "emissions.csv", [
-        "timestamp,project_name,run_id,duration,emissions,gpu_energy,codecarbon_version",
-        f"2025-06-01T12:00:10,p,aaaa-1,10.0,0.1,{1000 * kwh},2.8.3",
-        f"2025-06-01T12:01:10,p,aaaa-2,10.0,0.1,{1000 * kwh},2.8.3"])
+    path = _emissions(tmp_path, ("2025-06-01T12:00:10", "aaaa-1", 10.0, 1000), ("2025-06-01T12:01:10", "aaaa-2", 10.0, 1000))
     log = read_power_log(path)
     from archsim.errors import UserError
     with pytest.raises(UserError, match="is the start of 2 run ids"):
@@ -259,11 +259,7 @@ def test_how_the_whole_log_was_chosen(tmp_path):
 
 
 def test_overlapping_runs_are_refused_naming_the_flag(tmp_path):
-    kwh = 1 / 3.6e6
-    path = _write(tmp_path, "emissions.csv", [
-        "timestamp,project_name,run_id,duration,emissions,gpu_energy,codecarbon_version",
-        f"2025-06-01T12:00:10,p,aaaa-1,10.0,0.1,{1000 * kwh},2.8.3",
-        f"2025-06-01T12:00:15,p,bbbb-2,10.0,0.1,{1000 * kwh},2.8.3"])
+    path = _emissions(tmp_path, ("2025-06-01T12:00:10", "aaaa-1", 10.0, 1000), ("2025-06-01T12:00:15", "bbbb-2", 10.0, 1000))
     from archsim.errors import UserError
     with pytest.raises(UserError, match=r"count 5.000 s twice; pick one with --run$"):
         select(read_power_log(path))

@@ -9,6 +9,8 @@ import torch
 
 from snn.neurons import LIF, lif_multistep, lif_multistep_fused, lif_step
 
+from .test_neurons import hand_lif   # the one hand-computed LIF reference
+
 
 def sg_sigmoid(x: float, alpha: float = 4.0) -> float:
     """d/dx of the sigmoid surrogate: alpha s (1 - s), s = sigmoid(alpha x)."""
@@ -16,23 +18,12 @@ def sg_sigmoid(x: float, alpha: float = 4.0) -> float:
     return alpha * s * (1.0 - s)
 
 
-def hand(xs, tau, th, vr, reset, decay_input):
-    v, out, vs = vr, [], []
-    for x in xs:
-        h = v + (x - (v - vr)) / tau if decay_input else v - (v - vr) / tau + x
-        s = 1.0 if h >= th else 0.0
-        v = (vr if s else h) if reset == "hard" else h - th * s
-        out.append(s)
-        vs.append(v)
-    return out, vs
-
-
 @pytest.mark.parametrize("reset", ["hard", "soft"])
 @pytest.mark.parametrize("decay_input", [True, False])
 def test_non_zero_reset_threshold_and_tau_by_hand(reset, decay_input):
     xs = [1.5, 0.2, 2.5, -0.4, 3.0, 0.65, 1.2]
     kw = dict(tau=3.0, v_threshold=0.7, v_reset=-0.2, reset=reset, decay_input=decay_input)
-    want_s, want_v = hand(xs, 3.0, 0.7, -0.2, reset, decay_input)
+    want_s, want_v = hand_lif(xs, 3.0, 0.7, -0.2, reset, decay_input)
     assert 0 < sum(want_s) < len(xs)
     v = torch.tensor([-0.2], dtype=torch.float64)
     for x, ws, wv in zip(xs, want_s, want_v):
@@ -83,11 +74,11 @@ def test_module_keeps_its_parameters_and_says_them():
     assert LIF().extra_repr() == ("tau=2.0, v_threshold=1.0, v_reset=0.0, reset=hard, surrogate=sigmoid, "
                                   "decay_input=True, detach_reset=False, fused=True")
     xs = [1.5, 0.2, 2.5, -0.4]
-    want, _ = hand(xs, 3.0, 0.7, -0.2, "soft", False)
+    want, _ = hand_lif(xs, 3.0, 0.7, -0.2, "soft", False)
     assert lif(torch.tensor(xs).view(-1, 1)).flatten().tolist() == want
     # single steps keep the potential between calls, starting at v_reset
     assert [lif.step(torch.tensor([x])).item() for x in xs] == want
-    assert lif.v.item() == pytest.approx(hand(xs, 3.0, 0.7, -0.2, "soft", False)[1][-1])
+    assert lif.v.item() == pytest.approx(hand_lif(xs, 3.0, 0.7, -0.2, "soft", False)[1][-1])
     lif.reset_state()
     assert lif.v is None
 
