@@ -1,31 +1,38 @@
-"""``--mode analytic``: the same counts and item cycles as the SimPy model, timed by formula.
+"""``--mode analytic``: the same counts and item cycles as the SimPy model, timed by formula plus a short
+replay.
 
 For big sweeps. Differences from the SimPy run, by design:
 
-- latency of a sample = the longest path through its (layer, timestep) grid with no contention:
+- contention-free latency of a sample = the longest path through its (layer, timestep) grid:
   finish(l, t) = max(inputs of (l, t) delivered, finish(l, t-1), the controller's decision on t-1 for a
-  first layer in wait mode, the image loaded) + the item's cycles; plus the last decision; then
-  stretched by the waiting that the other images in flight cause on the core groups
-  (:func:`loaded_latency`, a first-order queueing estimate);
-- makespan = the larger of (a) the busiest block's total busy cycles (a core group, the off-chip
-  channel, the controller, a mesh link) plus one image's latency minus one image's share of that block
-  (pipeline fill and drain), (b) images x mean latency / images_in_flight (too few images in flight to
-  keep the pipeline full), (c) the longest latency;
-- no back-pressure stalls (the spike buffers never fill);
+  first layer in wait mode, the image loaded) + the item's cycles; plus the last decision (vectorised
+  over all samples);
+- the waiting that the other images in flight cause on the core groups is measured, not estimated:
+  ``REPLAY_IMAGES`` samples spread evenly over the workload are replayed one after another, each core
+  group serving their items first come first served as the SimPy chip does (archsim.replay); their
+  latencies are the replayed ones, and every other sample's contention-free latency is stretched by the
+  replayed samples' total latency over their contention-free total. When every sample is replayed
+  (workloads of up to ``REPLAY_IMAGES`` samples), admissions, exits and makespan are the replay's;
+- otherwise makespan = the larger of (a) the busiest block's total busy cycles (a core group, the
+  off-chip channel, the controller, a mesh link) plus one image's latency minus one image's share of
+  that block (pipeline fill and drain), (b) images x mean latency / images_in_flight (Little's law with
+  the chip always full), (c) the longest latency;
+- no back-pressure stalls (the spike buffers never fill), no waiting for mesh links, the off-chip channel
+  or the controller, and no ``useful_first`` arbitration (the replay serves first come first served);
 - speculation as the SimPy model does it: in ``speculate`` mode a sample's layers run on past its exit
   timestep until the controller stops it, so an item (l, t >= exit) whose inputs are ready before the
   sample leaves is executed (and its work wasted and counted); the output layer itself stops at the
-  exit. Only contention differs from the SimPy run.
+  exit. Replayed samples take this from the replay, the others from their contention-free schedule.
 
-Known limit of the contention estimate (``benchmarks/analytic_vs_simpy.py``, results/analytic_vs_simpy.json):
-within 5 % of SimPy on small_c10 and the synthetic VGG16 with buffers that never fill, but -20 % FPS on the
-trained VGG16, whose conv1-conv3 core groups are busy 70-88 % of the time: there SimPy's two images in flight
-fall into a staggered rhythm and wait 13 % over the contention-free latency, while random arrivals predict
-41 %. Tried as replacements (FPS vs SimPy on small_c10 / synthetic VGG16 / trained VGG16): the closed-network
-bound max(free, k x D_max) +9 / +29 / +12 %; mean-value analysis with half-residual service -4 / -12 / -28 %;
-a phase-aware estimate (the other image offset by one period P = L / k, waiting = the overlap of the two
-images' contention-free busy intervals per core group, iterated to a fixed point) +9 / +1 / +2 %: right for
-the VGG16s, but small_c10's latencies vary too much between images (p95 2.4x p50) for a fixed offset.
+Why a replay: no closed formula we tried stayed within 5 % of SimPy on small_c10, the synthetic VGG16 and
+the trained VGG16 with buffers that never fill (FPS errors respectively; ``benchmarks/analytic_vs_simpy.py``):
+random-arrival queueing (L = free + (k - 1) sum D_i^2 / 2L) +1.6 / -3.8 / -20 %, because two images in
+flight fall into a staggered rhythm on the busy conv1-conv3 groups and wait 13 % where random arrivals
+predict 41 %; the closed-network bound max(free, k x D_max) +9 / +29 / +12 %; mean-value analysis with
+half-residual service -4 / -12 / -28 %; a phase-aware overlap of the images' busy intervals at a fixed
+offset L / k +9 / +1 / +2 % (small_c10's latencies vary too much between images for a fixed offset).
+Replaying 256 samples: +1.3 / -0.1 / -0.4 % FPS and +0.4 / +1.5 / -0.8 % energy (results/analytic_vs_simpy.json),
+for about 0.1 s per run.
 """
 from __future__ import annotations
 
@@ -37,20 +44,11 @@ from archsim.counts import ItemCounts
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
+from archsim.replay import Edge, replay
 from archsim.workload import Workload
 
 
-def loaded_latency(free: float, demand: np.ndarray, images: int) -> float:
-    """Mean latency of an image when ``images`` share the chip, from its contention-free latency
-    ``free`` and its busy cycles on each core group ``demand`` (cycles per image).
-
-    An item of one image finds a group held by one of the other ``images - 1`` with probability
-    (throughput per image) x (that group's demand), and then waits half a service on average (items of a
-    group have similar lengths): waiting per image = (images - 1) X sum_i D_i^2 / (2 images), where
-    X = images / L is the chip's throughput when the images-in-flight limit binds. So L = free + c / L
-    with c = (images - 1) sum_i D_i^2 / 2, whose root is (free + sqrt(free^2 + 4c)) / 2."""
-    c = (images - 1) * float(np.sum(np.square(demand))) / 2.0
-    return (free + float(np.sqrt(free * free + 4.0 * c))) / 2.0
+REPLAY_IMAGES = 256      # images replayed first come first served to measure how long they wait (archsim.replay)
 
 
 def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPlan, counts: ItemCounts,
@@ -109,6 +107,24 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
         running_on = (start_all < latency[:, None, None]) & (np.arange(t_steps) < plan.max_t)[None, None, :]
         running_on[:, li_of[sink], :] = False
         executed = executed | running_on
+    k = min(hw.pipeline.images_in_flight, n)       # no more images in flight than there are images
+    # the waiting: replay REPLAY_IMAGES samples spread over the workload as the SimPy chip serves them
+    s_n = min(n, REPLAY_IMAGES)
+    pick = np.linspace(0, n - 1, s_n).round().astype(np.int64)
+    edges = [Edge(li_of[u], li_of[v], [int(j) for j in route.link_ids] if not route.local else [],
+                  occupancy_cycles(counts.edge_max_link_flits[(u, v)][pick], hw), route.max_hops,
+                  None if timing.step is None else ttfs_lead(timing.step[pick, li_of[u]], timing.step[pick, li_of[v]],
+                                                             timing.t_max))
+             for (u, v), route in mapping.routes.items()]
+    rep = replay(timing.held[pick], timing.compute[pick], timing.offchip[pick],
+                 [mapping.layers[name].group for name in order], edges,
+                 [g.has_edge(lg.INPUT, name) and lg.INPUT not in li_of for name in order], li_of[sink],
+                 plan.exit_t[pick], plan.max_t, k, load, hop, decide, plan.adaptive,
+                 hw.controller.mode == "speculate", gate, len(mapping.links))
+    replayed = rep.finish - rep.admit
+    latency = latency * float(replayed.sum() / latency[pick].sum())
+    latency[pick] = replayed
+    executed[pick] = rep.executed
     mean_latency = float(latency.mean())
     group_busy = np.zeros(len(mapping.groups))
     for li, name in enumerate(order):
@@ -118,14 +134,15 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     link_busy = counts.link_flits(mapping, executed) * cycles_per_flit(hw)
     blocks = [group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))]
     bottleneck = max(blocks)
-    k = min(hw.pipeline.images_in_flight, n)       # no more images in flight than there are images
-    loaded = loaded_latency(mean_latency, group_busy / n, k)
-    latency = latency * (loaded / mean_latency) if mean_latency > 0 else latency
-    makespan = max(bottleneck - bottleneck / n + loaded, n * loaded / k, float(latency.max()))
-    mean_latency = loaded
-    admit = np.arange(n) * (makespan - mean_latency) / max(n - 1, 1)
+    if s_n == n:                                   # every image replayed
+        admit, finish = rep.admit, rep.finish
+        makespan = max(rep.makespan, bottleneck)
+    else:
+        makespan = max(bottleneck - bottleneck / n + mean_latency, n * mean_latency / k, float(latency.max()))
+        admit = np.arange(n) * (makespan - mean_latency) / max(n - 1, 1)
+        finish = admit + latency
     decisions = int(counts.totals(executed)["decisions"])
-    return SimTrace(executed=executed, admit=admit, finish=admit + latency, makespan=float(makespan),
+    return SimTrace(executed=executed, admit=admit, finish=finish, makespan=float(makespan),
                     group_busy=group_busy, layer_stall=np.zeros(len(order)), link_busy=link_busy,
                     offchip_busy=offchip_busy, controller_busy=controller_busy, decisions=decisions,
                     spikes_sent=None, spikes_received=None, spikes_dropped=None)   # not tracked

@@ -1,10 +1,12 @@
 """How far ``--mode analytic`` is from the SimPy model, on real workloads.
 
     python benchmarks/analytic_vs_simpy.py --workload workloads/small_c10.npz --samples 10000 \
-        --workload workloads/vgg16_c10.npz --samples 2000 --out results/analytic_vs_simpy.json
+        --workload workloads/synthetic_vgg16.npz --samples 1000 --workload workloads/vgg16_c10.npz \
+        --samples 2000 --out results/analytic_vs_simpy.json
 
 Both modes share the counts, the cycles per item and the exit/speculation semantics; the analytic one
-replaces contention by a queueing estimate (archsim.analytic.loaded_latency) and has no back-pressure.
+measures contention on a first-come-first-served replay of 256 samples (archsim.analytic, archsim.replay),
+scales the other samples by it, and has no back-pressure.
 So each workload runs twice on hwconfigs/default.yaml: as shipped, and with spike buffers large enough
 (1 MiB per core) that they never fill, where the two should agree within 5 % on FPS and energy.
 """

@@ -51,7 +51,8 @@ if [[ $what == all || $what == studies ]]; then
   "$PY" benchmarks/dataflow_per_layer.py --workload workloads/small_c10.npz --workload "$vgg" --samples 2000 \
       --out results/dataflow_per_layer
   "$PY" benchmarks/analytic_vs_simpy.py --workload workloads/small_c10.npz --samples 10000 \
-      --workload "$vgg" --samples 2000 --out results/analytic_vs_simpy.json
+      --workload workloads/synthetic_vgg16.npz --samples 1000 --workload "$vgg" --samples 2000 \
+      --out results/analytic_vs_simpy.json
 fi
 
 if [[ $what == all || $what == validation ]]; then

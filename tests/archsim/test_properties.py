@@ -159,3 +159,19 @@ def test_cycles_cover_the_busiest_cores_work(wl_spec, hw_over, mode):
     for li, name in enumerate(res.mapping.order):
         per_group[res.mapping.layers[name].group] += held[:, li].sum()
     assert res.summary["cycles"] >= per_group.max()
+
+
+@SETTINGS
+@given(workloads(), hardware, st.sampled_from(["speculate", "wait"]), st.integers(1, 3))
+def test_analytic_replays_simpy_exactly_when_buffers_never_fill(wl_spec, hw_over, controller, in_flight):
+    """With every sample replayed (archsim.analytic.REPLAY_IMAGES >= samples) and spike buffers too big to
+    fill, the analytic mode's replay (archsim.replay) serves cores, links, the off-chip channel and the
+    controller as the SimPy chip does: the same admissions, exits, items run and makespan."""
+    hw = make_hw(**{**hw_over, "core.spike_buffer.size_kib": 64, "controller.mode": controller,
+                    "pipeline.images_in_flight": in_flight})
+    wl = make_workload(*wl_spec)
+    sim, ana = (run_simulation(hw, wl, mode=m, baseline=False).trace for m in ("simpy", "analytic"))
+    assert ana.admit.tolist() == pytest.approx(sim.admit.tolist())
+    assert ana.finish.tolist() == pytest.approx(sim.finish.tolist())
+    assert (ana.executed == sim.executed).all()
+    assert ana.makespan == pytest.approx(sim.makespan)

@@ -40,6 +40,7 @@ import math
 import numpy as np
 import pytest
 
+from archsim import analytic
 from archsim.simulate import run_simulation
 
 from .conftest import make_hw, make_workload
@@ -125,9 +126,12 @@ def test_one_image_in_flight_runs_images_back_to_back(mode):
 PIPE_FINISH = [2096, 2664]
 
 
-def test_two_images_pipeline_across_layers_by_hand():
+@pytest.mark.parametrize("mode", ["simpy", "analytic"])
+def test_two_images_pipeline_across_layers_by_hand(mode):
+    """Both modes serve the items in the order above: the analytic one replays them first come first
+    served (archsim.replay) when every image is replayed."""
     wl = make_workload(conv1=[[10, 20]] * 2, conv2=[[3, 4]] * 2)
-    res = run_simulation(hw_with(**{"pipeline.images_in_flight": 2}), wl, mode="simpy", exit_policy="fixed",
+    res = run_simulation(hw_with(**{"pipeline.images_in_flight": 2}), wl, mode=mode, exit_policy="fixed",
                          baseline=False)
     assert res.trace.admit.tolist() == [0, 0]
     assert res.trace.finish.tolist() == PIPE_FINISH
@@ -137,23 +141,21 @@ def test_two_images_pipeline_across_layers_by_hand():
     assert res.trace.group_busy.tolist() == [2 * (579 + 194), 2 * (318 + 568), 2 * (12 + 14)]
 
 
-def test_two_images_in_flight_analytic_is_the_documented_queueing_estimate():
-    """The analytic mode does not replay the interleaving above: it stretches the contention-free latency
-    by archsim.analytic.loaded_latency's first-order estimate (its docstring), worked here from hand values.
-    Contention-free latency (one image, T = 2): conv1 22 -> 601 -> 795; conv2 612 -> 930, max(930, 816) ->
-    1498; fc 934 -> 946, 1503 -> 1517: free = 1517. Demand per image on each core group: 773, 886, 26.
-    L = (free + sqrt(free^2 + 4c)) / 2 with c = (2 - 1) (773^2 + 886^2 + 26^2) / 2 = 691,600.5.
-    Makespan = max(busiest group 2 x 886 - 886 + L, 2 L / 2, L)."""
-    wl = make_workload(conv1=[[10, 20]] * 2, conv2=[[3, 4]] * 2)
+def test_analytic_scales_the_images_it_does_not_replay_by_the_replayed_waiting(monkeypatch):
+    """Four images like the two above, only two replayed (archsim.analytic.REPLAY_IMAGES = 2): images 0 and
+    3, spread over the workload, replay as the pair above (latencies 2096 and 2664 cycles); each image's
+    contention-free latency is 1517 (conv1 22 -> 601 -> 795; conv2 612 -> 930, max(930, 816) -> 1498; fc
+    934 -> 946, 1503 -> 1517), so images 1 and 2 are stretched by (2096 + 2664) / (2 x 1517) to 2380.
+    Makespan = max(busiest group 4 x 886 - 886 + mean latency 2380, 4 x 2380 / 2 images in flight,
+    longest latency 2664) = 5038."""
+    monkeypatch.setattr(analytic, "REPLAY_IMAGES", 2)
+    wl = make_workload(conv1=[[10, 20]] * 4, conv2=[[3, 4]] * 4)
     res = run_simulation(hw_with(**{"pipeline.images_in_flight": 2}), wl, mode="analytic", exit_policy="fixed",
                          baseline=False)
-    c = (773 ** 2 + 886 ** 2 + 26 ** 2) / 2
-    loaded = (1517 + math.sqrt(1517 ** 2 + 4 * c)) / 2                      # 1884.08
-    assert c == 691_600.5
-    assert res.summary["latency_us_mean"] == pytest.approx(loaded / 100.0, abs=1e-4)
-    assert res.trace.makespan == pytest.approx(2 * 886 - 886 + loaded)       # 2770.08
-    # the estimate is within 4 % of the replayed schedule above (2664 cycles)
-    assert res.trace.makespan / 2664 == pytest.approx(1.04, abs=0.002)
+    latency = res.trace.finish - res.trace.admit
+    assert latency.tolist() == pytest.approx([2096, 2380, 2380, 2664])
+    assert res.trace.makespan == pytest.approx(4 * 886 - 886 + 2380)
+    assert res.summary["latency_us_mean"] == pytest.approx(23.8)
 
 
 # Back-pressure: a 0.0625 KiB spike buffer holds 512 / 16 = 32 spike events. One image, T = 2, conv1 spikes
@@ -206,9 +208,9 @@ def test_exit_controller_speculate_by_hand(mode):
     # wasted work: conv1 t2 computes nothing; conv2 t2 does 50 x 5 accumulates
     assert s["speculation"]["wasted_synaptic_ops"] == 250
     assert res.trace.decisions == 2
-    # The two modes differ only in when the run ends: SimPy lets the wasted conv2 t2 finish (1692) and
-    # delivers its spikes (1692 + 6 = 1698) after the image has left; the analytic run ends at the exit.
-    assert s["cycles"] == {"simpy": 1698, "analytic": 1520}[mode]
+    # The run ends after the image has left: the wasted conv2 t2 finishes (1692) and its spikes are
+    # delivered (1692 + 6 = 1698); the analytic mode's replay (archsim.replay) ends there too.
+    assert s["cycles"] == 1698
     assert res.trace.group_busy.tolist() == [967, 1080, 26]
 
 
