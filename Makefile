@@ -19,7 +19,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m archsim run hwconfigs/default.yaml workloads/vgg16_c10.npz --out results/run_vgg16_c10
 
-# re-make the VGG16 ATSNN from scratch on a CPU (about 4 CPU-hours; re-run to continue after a stop)
+# re-make the VGG16 ATSNN from scratch on a CPU (about 7 thread-hours; re-run to continue after a stop)
 vgg16: $(STAMP)
 	bash snn/recipes/vgg16_c10.sh
 
@@ -31,7 +31,7 @@ test: $(STAMP)
 # One module at a time, one worker, niced: `make mutation MODULE=archsim.energy`; every module:
 # `make mutation`. STEP=k runs every k-th mutant only (the sample tests/MUTATION.md reports; it first lets
 # mutmut regenerate the mutants, whose names are numbered per function, so the sample follows the source).
-MUTATION_MODULES := archsim.exit_policy archsim.energy archsim.cycles archsim.analytic archsim.counts \
+MUTATION_MODULES := archsim.exit_policy archsim.energy archsim.cycles archsim.analytic archsim.replay archsim.counts \
 	archsim.mapping archsim.gpu.integrate snn.losses snn.neurons
 MODULE ?= $(MUTATION_MODULES)
 STEP ?= 1

@@ -31,8 +31,8 @@ flight fall into a staggered rhythm on the busy conv1-conv3 groups and wait 13 %
 predict 41 %; the closed-network bound max(free, k x D_max) +9 / +29 / +12 %; mean-value analysis with
 half-residual service -4 / -12 / -28 %; a phase-aware overlap of the images' busy intervals at a fixed
 offset L / k +9 / +1 / +2 % (small_c10's latencies vary too much between images for a fixed offset).
-Replaying 256 samples: +1.3 / -0.1 / -0.4 % FPS and +0.4 / +1.5 / -0.8 % energy (results/analytic_vs_simpy.json),
-for about 0.1 s per run.
+Replaying 256 samples: +0.6 / -0.4 / -0.5 % FPS and +0.6 / +1.6 / +0.1 % energy (results/analytic_vs_simpy.json);
+replaying every sample: within 0.1 % (the replay differs from SimPy only in back-pressure and arbitration).
 """
 from __future__ import annotations
 

@@ -2,14 +2,15 @@
 # The flagship VGG16 ATSNN on CIFAR-10, trained on a CPU (issue 20), from the ReLU twin to the committed
 # workload. Every stage is a plain command; a stage whose run folder holds results.json is skipped, and one
 # that was interrupted (a chunk ended, or the machine stopped) continues from its last.pt with --resume, so
-# the script can be re-run until it finishes. About 4 CPU-hours at one thread (ANN 2.3 h, T=1 0.3 h,
-# T=4 1.3 h); the other core stays free.
+# the script can be re-run until it finishes. About 6.6 hours of one thread (ANN 2.3 h, T=1 0.3 h,
+# T=4 2 + 1 + 3 epochs at about 0.65 h each); the other core stays free (THREADS=2: about 0.35 h per T=4 epoch).
 #
 #   bash snn/recipes/vgg16_c10.sh                 # or: make vgg16
 #   DATA=path/to/cifar10-jpeg.tar.gz THREADS=2 bash snn/recipes/vgg16_c10.sh
 #
-# Writes runs/vgg16_c10_{ann,t1,t4}/ (git-ignored), runs/vgg16_c10_t4/eval/, and the committed
-# models/vgg16_c10.pt (fp16), workloads/vgg16_c10.npz and results/vgg16_c10.json.
+# Writes runs/vgg16_c10_{ann,t1,t4,t4b,t4c}/ (git-ignored), runs/vgg16_c10_t4c/eval/, and the committed
+# models/vgg16_c10.pt (fp16), workloads/vgg16_c10.npz, results/vgg16_c10.json and
+# results/vgg16_c10_accuracy_vs_timesteps.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -36,13 +37,23 @@ stage runs/vgg16_c10_t1 "${COMMON[@]}" --timesteps 1 --loss atsnn --init-from ru
 stage runs/vgg16_c10_t4 "${COMMON[@]}" --timesteps 4 --loss atsnn --schedule uniform \
     --init-from runs/vgg16_c10_t1/model.pt --epochs 2 --batch-size 64 --lr 0.01 --warmup-epochs 0.2 \
     --weight-decay 5e-4 --chunk-minutes 400
+# 4. one more T=4 epoch at a lower rate, new data order (seed 1)
+stage runs/vgg16_c10_t4b "${COMMON[@]}" --timesteps 4 --loss atsnn --schedule uniform \
+    --init-from runs/vgg16_c10_t4/model.pt --epochs 1 --batch-size 64 --lr 0.004 --warmup-epochs 0.1 \
+    --weight-decay 5e-4 --seed 1 --chunk-minutes 400
+# 5. three more T=4 epochs, cosine from the same rate (seed 2)
+stage runs/vgg16_c10_t4c "${COMMON[@]}" --timesteps 4 --loss atsnn --schedule uniform \
+    --init-from runs/vgg16_c10_t4b/model.pt --epochs 3 --batch-size 64 --lr 0.004 --warmup-epochs 0.1 \
+    --weight-decay 5e-4 --seed 2 --chunk-minutes 400
+FINAL=runs/vgg16_c10_t4c
 
-# 4. the committed checkpoint (fp16), evaluation with the threshold calibrated on training images, export
-"$PY" -m snn.slim runs/vgg16_c10_t4/model.pt --out models/vgg16_c10.pt
-"$PY" -m snn.evaluate models/vgg16_c10.pt --data-dir "$DATA" --out runs/vgg16_c10_t4/eval --num-threads "$THREADS"
-thr=$("$PY" -c "import json; print(json.load(open('runs/vgg16_c10_t4/eval/eval.json'))['default']['entropy']['threshold'])")
+# 6. the committed checkpoint (fp16), evaluation with the threshold calibrated on training images, export
+"$PY" -m snn.slim $FINAL/model.pt --out models/vgg16_c10.pt
+"$PY" -m snn.evaluate models/vgg16_c10.pt --data-dir "$DATA" --out $FINAL/eval --num-threads "$THREADS"
+cp $FINAL/eval/accuracy_vs_timesteps.png results/vgg16_c10_accuracy_vs_timesteps.png
+thr=$("$PY" -c "import json; print(json.load(open('$FINAL/eval/eval.json'))['default']['entropy']['threshold'])")
 "$PY" -m snn.export models/vgg16_c10.pt --data-dir "$DATA" --exit-policy entropy --threshold "$thr" \
     --out workloads/vgg16_c10.npz --num-threads "$THREADS"
-"$PY" -m snn.results --run runs/vgg16_c10_t4 --eval runs/vgg16_c10_t4/eval/eval.json \
+"$PY" -m snn.results --run $FINAL --eval $FINAL/eval/eval.json \
     --workload workloads/vgg16_c10.npz --model models/vgg16_c10.pt --out results/vgg16_c10.json \
-    --note "${NOTE:-VGG16 ATSNN trained on a 2-core CPU in three stages (ReLU twin, LIF T=1, LIF T=4); see training_stages.}"
+    --note "${NOTE:-VGG16 ATSNN trained on a 2-core CPU in five stages (ReLU twin, LIF T=1, three LIF T=4 runs); see training_stages.}"
