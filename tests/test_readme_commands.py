@@ -124,7 +124,7 @@ def test_the_readme_names_its_commands():
 def test_make_run_reproduces_the_readme_row(clone):
     """`make run`: the full workload at the policy it was calibrated with, and the figures the README gives
     for it ("... so it reproduces the ... row (X uJ/image, Y timesteps, Z FPS)")."""
-    claim = re.search(r"reproduces\s+the[^()]*row\s+\(([\d,.]+)\s+(uJ|mJ)/image,\s+([\d.]+)\s+timesteps,\s+([\d,]+)\s+FPS\)",
+    claim = re.search(r"reproduces\s+the[^()]*row\s+\(([\d,.]+)\s+(uJ|mJ)/image,\s+([\d.]+)\s+timesteps,\s+([\d,.]+)\s+FPS\)",
                       (REPO / "README.md").read_text())
     assert claim, "the README no longer states what make run gives"
     uj = float(claim.group(1).replace(",", "")) * UJ[claim.group(2)]
