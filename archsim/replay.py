@@ -8,7 +8,8 @@ mode replays a spread-out sample of the images and scales the rest by the waitin
 The replay is a minimal event loop: one heap of item requests, item completions and image exits, a
 first-come-first-served queue per core group, and busy-until reservations for the mesh links, the
 off-chip channel and the exit controller (the same rules as archsim.hw.router, .offchip and .controller).
-About a third of the SimPy model's cost per item: it has no processes, buffers or per-spike bookkeeping.
+It has no processes, buffers or per-spike bookkeeping, but it is still an event loop: an analytic run with
+every sample replayed took 2.2 s against SimPy's 2.9 s on 10,000 small_c10 images, hence the sample.
 
 Served as the SimPy chip serves them: images enter in order while fewer than ``images_in_flight`` are on
 chip, each loaded over the off-chip channel; an item (image, layer, timestep) asks for its cores when its
