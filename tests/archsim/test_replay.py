@@ -62,3 +62,23 @@ def test_a_third_image_enters_when_the_first_leaves():
     r = run(cycles(7, images=3), group=[0], first=[True], sink=0, exit_t=[1, 1, 1], in_flight=2)
     assert r.admit.tolist() == [0, 0, 7]
     assert r.finish.tolist() == [7, 14, 21]
+
+
+def test_input_neurons_on_cores_replay_as_simpy_serves_them():
+    """mapping.input cores: the input population is a layer of its own with no inputs (it starts when its
+    image enters) whose spikes cross the mesh. Two images in flight, buffers that never fill: the analytic
+    mode's replay gives SimPy's admissions, exits, items and makespan."""
+    from archsim.simulate import run_simulation
+
+    from .conftest import make_hw
+    from .test_mutation_kills import _pooled_net
+    wl = _pooled_net(records_for=(0, 1))[0]
+    hw = make_hw(**{"mapping.input": "cores", "mesh.cols": 4, "pipeline.images_in_flight": 2,
+                    "core.spike_buffer.size_kib": 64})
+    sim, ana = (run_simulation(hw, wl, mode=m, exit_policy="fixed", baseline=False).trace
+                for m in ("simpy", "analytic"))
+    assert sim.executed[:, 0].all()                 # the input layer ran every timestep of both images
+    assert ana.admit.tolist() == sim.admit.tolist()
+    assert ana.finish.tolist() == sim.finish.tolist()
+    assert (ana.executed == sim.executed).all()
+    assert ana.makespan == sim.makespan
