@@ -62,10 +62,11 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     # an item's cycles with the off-chip channel to itself: spilled reads overlap compute
     dur = timing.held + np.maximum(timing.offchip - timing.compute, 0)
     hop = hw.router.hop_latency_cycles
-    transfer = {}
-    for (u, v), route in mapping.routes.items():
-        occ = occupancy_cycles(counts.edge_max_link_flits[(u, v)], hw)
-        transfer[(u, v)] = np.zeros_like(occ) if route.local else occ + route.max_hops * hop
+    occ = {e: occupancy_cycles(counts.edge_max_link_flits[e], hw) for e in mapping.routes}     # [N, T] cycles
+    transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.max_hops * hop
+                for e, route in mapping.routes.items()}
+    lead = {} if timing.step is None else {          # TTFS: [N] cycles a consumer may start after its producer
+        (u, v): ttfs_lead(timing.step[:, li_of[u]], timing.step[:, li_of[v]], timing.t_max) for u, v in mapping.routes}
     load = image_load_cycles(hw, wl)
     decide = hw.controller.decision_cycles if plan.adaptive else 0
     gate = plan.adaptive and hw.controller.mode == "wait"
@@ -88,9 +89,8 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
                 if u == lg.INPUT:
                     continue
                 ui = li_of[u]
-                if timing.step is not None:       # TTFS: overlap with the producer's window
-                    lead = ttfs_lead(timing.step[:, ui], timing.step[:, li], timing.t_max)
-                    ready = np.maximum(ready, start_now[ui] + lead + transfer[(u, name)][:, t])
+                if lead:                          # TTFS: overlap with the producer's window
+                    ready = np.maximum(ready, start_now[ui] + lead[(u, name)] + transfer[(u, name)][:, t])
                 else:
                     ready = np.maximum(ready, finish_now[ui] + transfer[(u, name)][:, t])
             start_now[li] = ready
@@ -112,9 +112,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     s_n = min(n, REPLAY_IMAGES)
     pick = np.linspace(0, n - 1, s_n).round().astype(np.int64)
     edges = [Edge(li_of[u], li_of[v], [int(j) for j in route.link_ids] if not route.local else [],
-                  occupancy_cycles(counts.edge_max_link_flits[(u, v)][pick], hw), route.max_hops,
-                  None if timing.step is None else ttfs_lead(timing.step[pick, li_of[u]], timing.step[pick, li_of[v]],
-                                                             timing.t_max))
+                  occ[(u, v)][pick], route.max_hops, lead[(u, v)][pick] if lead else None)
              for (u, v), route in mapping.routes.items()]
     rep = replay(timing.held[pick], timing.compute[pick], timing.offchip[pick],
                  [mapping.layers[name].group for name in order], edges,

@@ -9,6 +9,7 @@ module without it.
 - ``ttfs_lead``: when a TTFS consumer's window may start after its producer's;
 - ``bank_cycles`` / ``with_latency``: SRAM bank bandwidth (word-interleaved single-ported banks);
 - ``cycles_per_flit`` / ``occupancy_cycles``: mesh link throughput under credit flow control;
+- ``reserve_links``: how a transfer holds its route's links (first come, first served);
 - ``transfer_cycles`` / ``image_load_cycles``: the off-chip channel;
 - :class:`SimTrace`: what a schedule returns.
 
@@ -95,6 +96,22 @@ def cycles_per_flit(hw: HwConfig) -> float:
 def occupancy_cycles(max_link_flits: np.ndarray, hw: HwConfig) -> np.ndarray:
     """Cycles a transfer holds its links: its busiest link's flits at the link rate."""
     return np.ceil(np.asarray(max_link_flits, dtype=np.float64) * cycles_per_flit(hw) - 1e-9).astype(np.int64)
+
+
+def reserve_links(free_at: list[float], busy: list[float], link_ids, now: float, occupancy: float) -> float:
+    """A transfer on the mesh (wormhole, first come first served per link) holds every link of its route
+    from a common start, the latest of ``now`` and each link's busy-until, for ``occupancy`` cycles.
+    Updates ``free_at`` and ``busy`` (cycles held per link); returns the cycle the transfer ends. The
+    SimPy mesh (archsim.hw.router) and the analytic replay (archsim.replay) both reserve links with it."""
+    start = now
+    for j in link_ids:
+        if free_at[j] > start:
+            start = free_at[j]
+    end = start + occupancy
+    for j in link_ids:
+        free_at[j] = end
+        busy[j] += occupancy
+    return end
 
 
 def transfer_cycles(accesses: np.ndarray, hw: HwConfig) -> np.ndarray:

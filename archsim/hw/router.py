@@ -18,8 +18,10 @@ what keeps a 10,000-image VGG16 run under a minute.
 from __future__ import annotations
 
 from archsim.config import HwConfig
+from archsim.cycles import reserve_links
 
-# Link throughput and occupancy are archsim.cycles' (cycles_per_flit, occupancy_cycles).
+# Link throughput, occupancy and the reservation rule are archsim.cycles' (cycles_per_flit,
+# occupancy_cycles, reserve_links).
 
 
 class Mesh:
@@ -37,20 +39,6 @@ class Mesh:
         now = self.env.now
         if not occupancy:
             return max_hops * self.hop_latency if link_ids else 0.0
-        free, busy = self.free_at, self.busy
-        start = now
-        for j in link_ids:
-            if free[j] > start:
-                start = free[j]
-        end = start + occupancy
-        for j in link_ids:
-            free[j] = end
-            busy[j] += occupancy
+        end = reserve_links(self.free_at, self.busy, link_ids, now, occupancy)
         self.transfers += 1
         return end + max_hops * self.hop_latency - now
-
-    @staticmethod
-    def latency_only(occupancy: int, max_hops: int, hop_latency: int) -> int:
-        """Contention-free delivery delay (the analytic mode's)."""
-        return occupancy + max_hops * hop_latency if (occupancy or max_hops) else 0
-
