@@ -16,6 +16,8 @@ cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 DATA=${DATA:-../shared/datasets/cifar10-jpeg.tar.gz}
 THREADS=${THREADS:-1}
+# a missing data set stops the recipe before any stage or the checkpoint is touched (snn's own check says it too)
+[[ -e $DATA ]] || { echo "error: $DATA: data_dir: does not exist" >&2; exit 2; }
 COMMON=(--arch vgg16 --dataset cifar10 --data-dir "$DATA" --precision bf16 --num-threads "$THREADS" --seed 0)
 
 stage() {   # stage OUT ARGS...: train unless OUT/results.json exists; continue an interrupted run
