@@ -6,6 +6,8 @@
 is about 0.5 MB.
 
 ``load_checkpoint(path)`` -> dict; ``load_model(path, device, expect_arch=None)`` -> (model, config).
+``load_teacher(path, num_classes, input_shape)`` -> a frozen model giving ``[B, K]`` logits (an SNN's mean
+output over its timesteps, or a ReLU ANN's output): the teacher of ``snn.train --distill-from``.
 A missing, corrupt or foreign file, or a checkpoint of another architecture, is a UserError.
 """
 from __future__ import annotations
@@ -71,6 +73,15 @@ def model_from_config(config: dict, neuron: str = "lif") -> nn.Module:
                  input_shape=tuple(config["input_shape"]), **nk)
 
 
+def load_weights(model: nn.Module, state_dict: dict, path: str | os.PathLike, arch: str | None) -> None:
+    """``model.load_state_dict`` whose mismatch is a UserError naming the checkpoint, not a traceback."""
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as err:
+        raise UserError(str(path), "state_dict", f"does not fit {arch!r}: "
+                        f"{str(err).splitlines()[0][:160]}") from None
+
+
 def load_model(path: str | os.PathLike, device: str = "cpu", expect_arch: str | None = None
                ) -> tuple[nn.Module, dict]:
     ck = load_checkpoint(path)
@@ -82,9 +93,36 @@ def load_model(path: str | os.PathLike, device: str = "cpu", expect_arch: str | 
     if expect_arch is not None and cfg.get("arch") != expect_arch:
         raise UserError(str(path), "arch", f"checkpoint is {cfg.get('arch')!r}, expected {expect_arch!r}")
     model = model_from_config(cfg)
-    try:
-        model.load_state_dict(ck["state_dict"])
-    except RuntimeError as err:
-        raise UserError(str(path), "state_dict", f"does not fit {cfg.get('arch')!r}: "
-                        f"{str(err).splitlines()[0][:160]}") from None
+    load_weights(model, ck["state_dict"], path, cfg.get("arch"))
     return model.to(device).eval(), cfg
+
+
+class _MeanOverTime(nn.Module):
+    """An SNN teacher's ``[T, B, K]`` output as the ``[B, K]`` logits a fixed-T SNN would predict with."""
+
+    def __init__(self, snn: nn.Module):
+        super().__init__()
+        self.snn = snn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.snn(x).mean(0)
+
+
+def load_teacher(path: str | os.PathLike, num_classes: int, input_shape: tuple[int, ...],
+                 device: str | torch.device = "cpu") -> nn.Module:
+    """A trained network of any architecture (ReLU ANN or SNN) with this data set's classes and input
+    shape, in eval mode with frozen weights: ``teacher(x [B, C, H, W]) -> [B, K]`` logits."""
+    ck = load_checkpoint(path)
+    cfg = ck["config"]
+    for k, want in (("num_classes", int(num_classes)), ("input_shape", list(input_shape))):
+        if cfg.get(k) != want:
+            raise UserError(str(path), k, f"teacher has {cfg.get(k)!r}, this run {want!r}")
+    neuron = cfg.get("neuron", "lif")
+    model = model_from_config(cfg, neuron=neuron)
+    load_weights(model, ck["state_dict"], path, cfg.get("arch"))
+    if neuron == "lif":
+        model = _MeanOverTime(model)
+    model = model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model

@@ -28,7 +28,7 @@ import torch
 
 from archsim.errors import UserError, run_cli
 from archsim.workload import save_workload
-from snn.checkpoint import load_checkpoint, model_from_config
+from snn.checkpoint import load_checkpoint, load_weights, model_from_config
 from snn.cli import (EmptyDirGuard, Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, ensure_writable_file,
                      positive, resolve_device)
 from snn.conversion import evaluate as ev
@@ -109,11 +109,7 @@ def load_ann(path: str):
         model = model_from_config(dict(cfg, timesteps=cfg.get("timesteps", 1)), neuron=neuron)
     except UserError as err:
         raise UserError(path, err.field, err.message) from None
-    try:
-        model.load_state_dict(ck["state_dict"])
-    except RuntimeError as err:
-        raise UserError(path, "state_dict", f"does not fit {cfg['arch']!r}: {str(err).splitlines()[0][:160]}") \
-            from None
+    load_weights(model, ck["state_dict"], path, cfg["arch"])
     return model.eval(), cfg
 
 

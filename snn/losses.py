@@ -14,8 +14,19 @@
     ``linear_decay`` w_t proportional to T - t + 1: pushes harder on the earliest exits.
     ``exp``          w_t proportional to gamma^(t-1): gamma < 1 favours early, gamma > 1 late exits.
     ``last``         w = (0, ..., 0, 1): equals ``mean`` (a sanity anchor).
+
+Knowledge distillation (``make_distill_loss``): the same views of the output (the accumulated means for
+``atsnn``, the mean for ``mean``, each timestep's own output for ``tet``) are pulled towards a teacher's
+softened prediction (Hinton et al. 2015, "Distilling the knowledge in a neural network"):
+
+      L_kd = sum_t w_t * tau^2 * KL( softmax(teacher / tau) || softmax(view_t / tau) ).
+
+The tau^2 keeps the gradient's scale independent of tau. The teacher is typically the SNN's own ReLU twin:
+a better model of the same layers, whose soft targets regularise a spiking net that overfits.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +78,33 @@ def atsnn_loss(out: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Ten
     acc = accumulated_mean(out.float())
     per_t = F.cross_entropy(acc.flatten(0, 1), y.repeat(T), reduction="none").view(T, B).mean(1)
     return (per_t * w.to(per_t.device)).sum()
+
+
+def distill_loss(views: torch.Tensor, teacher: torch.Tensor, w: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``views [T, B, K]`` (the student's logits as its loss sees them), ``teacher [B, K]`` logits,
+    ``w [T]`` weights summing to 1 -> sum_t w_t tau^2 KL(teacher || view_t), batch mean."""
+    tau = float(temperature)
+    T = views.shape[0]
+    log_p = F.log_softmax(views.float() / tau, -1)
+    q = F.softmax(teacher.float() / tau, -1).expand_as(log_p)
+    per_t = F.kl_div(log_p.flatten(0, 1), q.flatten(0, 1), reduction="none").sum(-1).view(T, -1).mean(1)
+    return tau * tau * (per_t * w.to(per_t.device)).sum()
+
+
+def make_distill_loss(name: str, timesteps: int, schedule: str = "uniform", gamma: float = 0.7,
+                      temperature: float = 2.0):
+    """``kd(out [T, B, K], teacher [B, K]) -> scalar``: the distillation term for loss ``name``."""
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise UserError("command line", "distill-temperature", f"must be > 0, got {temperature}")
+    T = int(timesteps)
+    if name == "mean":
+        return lambda out, teacher: distill_loss(out.mean(0, keepdim=True), teacher, torch.ones(1), temperature)
+    if name == "tet":
+        return lambda out, teacher: distill_loss(out, teacher, torch.full((T,), 1.0 / T), temperature)
+    if name == "atsnn":
+        w = weights(schedule, T, gamma)
+        return lambda out, teacher: distill_loss(accumulated_mean(out.float()), teacher, w, temperature)
+    raise UserError("command line", "loss", f"unknown loss {name!r}; choose one of {list(LOSSES)}")
 
 
 def make_loss(name: str, timesteps: int, schedule: str = "uniform", gamma: float = 0.7):

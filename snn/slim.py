@@ -1,4 +1,4 @@
-"""Store a trained model compactly: ``python -m snn.slim runs/vgg16_c10_t4c/model.pt --out models/vgg16_c10.pt``.
+"""Store a trained model compactly: ``python -m snn.slim runs/vgg16_c10_kd/model.pt --out models/vgg16_c10.pt``.
 
 Rewrites a model checkpoint (snn.checkpoint) with its floating-point weights in float16 (``--dtype``):
 half the bytes, which is what lets the full VGG16 (14.7 M weights, 59 MB in fp32) stay under the 30 MB the

@@ -14,9 +14,12 @@ Recipe: SGD (momentum 0.9, nesterov) or AdamW, linear warmup then cosine decay t
 compiled fused LIF loop on CUDA. ``--resume`` continues from ``last.pt`` and gives the same weights as an
 uninterrupted run (the shuffling/augmentation generator and all RNG states are saved). ``--max-minutes``
 stops after the epoch during which the budget ran out; the number of epochs trained is recorded.
+``--distill-from TEACHER`` adds knowledge distillation (snn.losses.make_distill_loss): the loss becomes
+``(1 - alpha) * task + alpha * KD``, the teacher (typically the ReLU twin) run on the same augmented batch.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
@@ -32,17 +35,18 @@ from torch import nn
 
 from archsim.errors import UserError, run_cli
 from snn import exit_policy as xp
-from snn.checkpoint import load_checkpoint, save_checkpoint
+from snn.checkpoint import load_checkpoint, load_teacher, load_weights, save_checkpoint
 from snn.cli import (EmptyDirGuard, Parser, atomic_save_figure, atomic_write_text, command_line, ensure_writable_dir, positive,
                      resolve_device)
 from snn.data import DATASETS, DeviceData, load_dataset
 from snn.inference import collect
-from snn.losses import LOSSES, SCHEDULES, make_loss
+from snn.losses import LOSSES, SCHEDULES, make_distill_loss, make_loss
 from snn.models import ARCHS, build
 from snn.models.common import NEURONS
 from snn.surrogate import DEFAULT_ALPHA
 
 DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9}
+NEW_KEY_DEFAULTS = {"distill_from": "", "distill_weight": 0.5, "distill_temperature": 2.0}
 
 
 def parser() -> Parser:
@@ -68,6 +72,11 @@ def parser() -> Parser:
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--warmup-epochs", type=float, default=0.5)
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--distill-from", default="",
+                   help="a trained teacher checkpoint (e.g. the ReLU twin): add a knowledge-distillation term")
+    p.add_argument("--distill-weight", type=float, default=0.5,
+                   help="alpha: loss = (1 - alpha) * task loss + alpha * distillation term")
+    p.add_argument("--distill-temperature", type=float, default=2.0, help="softmax temperature of the term")
     p.add_argument("--tau", type=float, default=2.0)
     p.add_argument("--v-threshold", type=float, default=1.0)
     p.add_argument("--reset", default="hard", choices=["hard", "soft"])
@@ -120,6 +129,10 @@ def resolve_config(a) -> dict:
     if a.surrogate not in DEFAULT_ALPHA:
         raise UserError("command line", "surrogate",
                         f"unknown surrogate {a.surrogate!r}; choose one of {sorted(DEFAULT_ALPHA)}")
+    if not 0.0 <= a.distill_weight <= 1.0:
+        raise UserError("command line", "distill-weight", f"must be in [0, 1], got {a.distill_weight}")
+    if not (a.distill_temperature > 0 and math.isfinite(a.distill_temperature)):
+        raise UserError("command line", "distill-temperature", f"must be > 0, got {a.distill_temperature}")
     device = resolve_device(a.device)
     compile_ = a.compile == "on" or (a.compile == "auto" and device.type == "cuda")
     if a.neuron == "relu" and a.timesteps != 1:
@@ -131,6 +144,8 @@ def resolve_config(a) -> dict:
         timesteps=a.timesteps, loss=a.loss, schedule=a.schedule, gamma=a.gamma, epochs=a.epochs,
         batch_size=a.batch_size, eval_batch_size=a.eval_batch_size, optimizer=a.optimizer, lr=a.lr,
         weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, label_smoothing=a.label_smoothing,
+        distill_from=str(a.distill_from), distill_weight=a.distill_weight,
+        distill_temperature=a.distill_temperature,
         neuron_kwargs=dict(tau=a.tau, v_threshold=a.v_threshold, reset=a.reset, surrogate=a.surrogate,
                            decay_input=a.charge == "spikingjelly", fused=not a.eager, compile=compile_),
         device=str(device), num_threads=a.num_threads or torch.get_num_threads(), seed=a.seed,
@@ -208,9 +223,10 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         state = load_checkpoint(last, full=True)
         old = state["config"]
         for k in ("arch", "neuron", "dataset", "timesteps", "loss", "schedule", "epochs", "batch_size", "seed", "lr",
-                  "optimizer", "train_subset"):
-            if old.get(k) != cfg.get(k):
-                raise UserError(str(last), k, f"checkpoint has {old.get(k)!r}, command line {cfg.get(k)!r}")
+                  "optimizer", "train_subset", "distill_from", "distill_weight", "distill_temperature"):
+            was = old.get(k, NEW_KEY_DEFAULTS.get(k))  # runs saved before a key existed ran with its default
+            if was != cfg.get(k):
+                raise UserError(str(last), k, f"checkpoint has {was!r}, command line {cfg.get(k)!r}")
         for k in ("init_from", "init_from_config"):  # the weights it started from, whatever this command says
             if k in old:
                 cfg[k] = old[k]
@@ -246,6 +262,13 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
     plan = {"total": total, "last_epoch": cfg["epochs"]}  # shrunk by --max-minutes re-planning only
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, plan["total"], warmup))
     loss_fn = make_loss(cfg["loss"], cfg["timesteps"], cfg["schedule"], cfg["gamma"])
+    teacher, alpha = None, float(cfg.get("distill_weight", 0.0))
+    if cfg.get("distill_from"):
+        teacher = load_teacher(cfg["distill_from"], cfg["num_classes"], cfg["input_shape"], device)
+        if channels_last:
+            teacher = teacher.to(memory_format=torch.channels_last)
+        kd_fn = make_distill_loss(cfg["loss"], cfg["timesteps"], cfg["schedule"], cfg["gamma"],
+                                  cfg["distill_temperature"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     rows: list[dict] = []
     start_epoch, wall_before = 0, 0.0
@@ -288,6 +311,10 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
             if cfg["label_smoothing"]:
                 loss = (1 - cfg["label_smoothing"]) * loss + cfg["label_smoothing"] * \
                     (-torch.log_softmax(o.float().mean(0), -1).mean(-1)).mean()
+            if teacher is not None:
+                with torch.no_grad(), (autocast if autocast is not None else contextlib.nullcontext()):
+                    t_logits = teacher(xb)
+                loss = (1 - alpha) * loss + alpha * kd_fn(o.float(), t_logits.float())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -363,11 +390,7 @@ def init_weights(model: nn.Module, path: str, cfg: dict) -> dict:
     for k in ("arch", "num_classes"):
         if src.get(k) != cfg.get(k):
             raise UserError(str(path), k, f"checkpoint has {src.get(k)!r}, this run {cfg.get(k)!r}")
-    try:
-        model.load_state_dict(ck["state_dict"])
-    except RuntimeError as err:
-        raise UserError(str(path), "state_dict", f"does not fit {cfg['arch']!r}: "
-                        f"{str(err).splitlines()[0][:160]}") from None
+    load_weights(model, ck["state_dict"], path, cfg["arch"])
     return {k: src.get(k) for k in ("arch", "neuron", "timesteps", "loss", "command") if k in src}
 
 
@@ -397,6 +420,7 @@ def summarise(model, test_data, cfg, rows, stopped_early, amp: torch.dtype | Non
         acc, avg_t = xp.adaptive_accuracy(preds, col.labels, exits)
         adaptive[pol] = {"threshold": th, "accuracy": acc, "avg_timesteps": avg_t}
     return {"arch": cfg["arch"], "neuron": cfg.get("neuron", "lif"), "init_from": cfg.get("init_from", ""),
+            "distill_from": cfg.get("distill_from", ""),
             "precision": cfg.get("precision", "fp32"), "dataset": cfg["dataset"], "timesteps": cfg["timesteps"], "loss": cfg["loss"],
             "schedule": cfg["schedule"], "epochs_planned": cfg["epochs"], "epochs_trained": len(rows),
             "stopped_early": stopped_early, "fixed_T_accuracy": accs[-1],

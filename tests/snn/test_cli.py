@@ -325,6 +325,39 @@ def test_chunks_pause_and_resume_to_the_same_weights(trained, image_folder):
         assert torch.equal(a[k], b[k]), k
 
 
+def test_distillation_from_a_teacher(trained, image_folder, tmp_path):
+    """--distill-from: weight 0 trains exactly the weights of the run without a teacher (the teacher's
+    forward pass touches no random state); weight 0.5 trains other weights and records the teacher."""
+    out, root = trained
+    zero, half = tmp_path / "kd0", tmp_path / "kd5"
+    teacher = str(out / "model.pt")
+    assert run_cli(tr.main, train_args(image_folder, zero, root / "cache", "--distill-from", teacher,
+                                       "--distill-weight", "0")) == 0
+    assert run_cli(tr.main, train_args(image_folder, half, root / "cache", "--distill-from", teacher,
+                                       "--stop-after", "1")) == 0
+    a, b = load_checkpoint(out / "model.pt")["state_dict"], load_checkpoint(zero / "model.pt")["state_dict"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    c = load_checkpoint(half / "model.pt")["state_dict"]
+    assert any(not torch.equal(a[k], c[k]) for k in a if c[k].is_floating_point())
+    cfg = json.loads((half / "config.json").read_text())
+    assert (cfg["distill_from"], cfg["distill_weight"], cfg["distill_temperature"]) == (teacher, 0.5, 2.0)
+
+
+def test_a_teacher_of_other_classes_is_refused(image_folder, tmp_path):
+    from archsim.errors import UserError
+    bad = tmp_path / "teacher.pt"
+    save_checkpoint(bad, build("tiny", 3, 1, neuron="relu", input_shape=(3, 16, 16)),
+                    {"arch": "tiny", "neuron": "relu", "num_classes": 3, "timesteps": 1, "input_shape": [3, 16, 16]})
+    with pytest.raises(UserError) as e:
+        tr.main(train_args(image_folder, tmp_path / "x", tmp_path / "cache", "--distill-from", str(bad)))
+    assert "num_classes" in str(e.value) and str(bad) in str(e.value)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(UserError, match="distill-weight"):
+        tr.main(train_args(image_folder, tmp_path / "y", tmp_path / "cache", "--distill-from", str(bad),
+                           "--distill-weight", "1.5"))
+
+
 def test_bf16_precision_trains_and_records_it(image_folder, tmp_path):
     out = tmp_path / "bf16"
     assert run_cli(tr.main, train_args(image_folder, out, tmp_path / "cache", "--precision", "bf16",

@@ -65,3 +65,37 @@ def test_batch_mean_and_gradient():
 def test_unknown_loss():
     with pytest.raises(UserError, match="loss"):
         make_loss("hinge", 4)
+
+
+def test_distill_loss_by_hand():
+    """tau^2 KL(teacher || student) at tau 1 and 2, K = 2: teacher logits (0, 0) -> q = (1/2, 1/2)."""
+    from snn.losses import distill_loss
+    v, t = torch.tensor([[[2.0, 0.0]]]), torch.tensor([[0.0, 0.0]])
+
+    def kl_half(z):  # KL((1/2, 1/2) || softmax(z, 0))
+        p0 = math.exp(z) / (math.exp(z) + 1)
+        return 0.5 * math.log(0.5 / p0) + 0.5 * math.log(0.5 / (1 - p0))
+    assert distill_loss(v, t, torch.ones(1), 1.0).item() == pytest.approx(kl_half(2.0), rel=1e-6)
+    assert distill_loss(v, t, torch.ones(1), 2.0).item() == pytest.approx(4 * kl_half(1.0), rel=1e-6)
+    assert distill_loss(torch.zeros(1, 1, 2), t, torch.ones(1), 2.0).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_distill_term_follows_the_task_loss_views():
+    """atsnn: the accumulated means weighted by the schedule; mean: the mean output; tet: each timestep."""
+    from snn.losses import distill_loss, make_distill_loss
+    torch.manual_seed(2)
+    out, teacher = torch.randn(3, 5, 4), torch.randn(5, 4)
+    w = weights("linear_decay", 3)
+    want = sum(w[t] * distill_loss(out[:t + 1].mean(0, keepdim=True), teacher, torch.ones(1), 2.0)
+               for t in range(3))
+    assert make_distill_loss("atsnn", 3, "linear_decay", temperature=2.0)(out, teacher).item() == \
+        pytest.approx(want.item(), rel=1e-5)
+    assert make_distill_loss("mean", 3)(out, teacher).item() == \
+        pytest.approx(distill_loss(out.mean(0, keepdim=True), teacher, torch.ones(1), 2.0).item(), rel=1e-6)
+    tet = sum(distill_loss(out[t:t + 1], teacher, torch.ones(1), 2.0) for t in range(3)) / 3
+    assert make_distill_loss("tet", 3)(out, teacher).item() == pytest.approx(tet.item(), rel=1e-5)
+    # a student that already predicts the teacher's distribution at every exit has nothing to learn
+    same = teacher.expand(3, 5, 4).clone()
+    assert make_distill_loss("atsnn", 3)(same, teacher).item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(UserError, match="distill-temperature"):
+        make_distill_loss("atsnn", 3, temperature=0.0)
