@@ -19,7 +19,7 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m archsim run hwconfigs/default.yaml workloads/vgg16_c10.npz --out results/run_vgg16_c10
 
-# re-make the VGG16 ATSNN from scratch on a CPU (about 7 thread-hours; re-run to continue after a stop)
+# re-make the VGG16 ATSNN from scratch on a CPU (about 10 thread-hours; re-run to continue after a stop)
 vgg16: $(STAMP)
 	bash snn/recipes/vgg16_c10.sh
 

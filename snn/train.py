@@ -285,7 +285,7 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         start_epoch, wall_before = int(state["epoch"]), float(state["wall_s"])
     atomic_write_text(out / "config.json", json.dumps(cfg, indent=2))
     amp = torch.bfloat16 if bf16 else None  # autocast dtype of every forward pass
-    autocast = torch.autocast(device.type, dtype=amp) if amp is not None else None
+    autocast = torch.autocast(device.type, dtype=amp) if amp is not None else contextlib.nullcontext()
     T = cfg["timesteps"]
     t_start = time.time()
     stopped_early = False
@@ -302,17 +302,14 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
             bar = tqdm(total=len(train_data), unit="img", desc=f"epoch {epoch + 1}/{cfg['epochs']}",
                        mininterval=1.0 if sys.stderr.isatty() else 60.0, file=sys.stderr)
         for xb, yb in train_data.batches(cfg["batch_size"], shuffle=True, augment=True, gen=gen):
-            if autocast is not None:
-                with autocast:
-                    o = net(xb)
-            else:
+            with autocast:
                 o = net(xb)
             loss = loss_fn(o.float(), yb)
             if cfg["label_smoothing"]:
                 loss = (1 - cfg["label_smoothing"]) * loss + cfg["label_smoothing"] * \
                     (-torch.log_softmax(o.float().mean(0), -1).mean(-1)).mean()
             if teacher is not None:
-                with torch.no_grad(), (autocast if autocast is not None else contextlib.nullcontext()):
+                with torch.no_grad(), autocast:
                     t_logits = teacher(xb)
                 loss = (1 - alpha) * loss + alpha * kd_fn(o.float(), t_logits.float())
             opt.zero_grad(set_to_none=True)

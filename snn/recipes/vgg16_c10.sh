@@ -55,7 +55,7 @@ stage runs/vgg16_c10_kd "${COMMON[@]}" --timesteps 4 --loss atsnn --schedule uni
     --seed 3 --chunk-minutes 400
 FINAL=runs/vgg16_c10_kd
 
-# 6. the committed checkpoint (fp16), evaluation with the threshold calibrated on training images, export
+# 7. the committed checkpoint (fp16), evaluation with the threshold calibrated on training images, export
 "$PY" -m snn.slim $FINAL/model.pt --out models/vgg16_c10.pt
 "$PY" -m snn.evaluate models/vgg16_c10.pt --data-dir "$DATA" --out $FINAL/eval --num-threads "$THREADS"
 cp $FINAL/eval/accuracy_vs_timesteps.png results/vgg16_c10_accuracy_vs_timesteps.png
