@@ -351,6 +351,22 @@ def random_crop_flip(x: torch.Tensor, pad: int, flip: bool, gen: torch.Generator
     return x
 
 
+def cutout(x: torch.Tensor, size: int, gen: torch.Generator | None) -> torch.Tensor:
+    """Cutout (DeVries & Taylor 2017): zero one ``size`` x ``size`` square per image of the normalised batch
+    ``x [B, ..., H, W]`` (0 is the data set's mean colour), its centre uniform over the image and the square
+    clipped at the border, as their reference code does. Regularises the long twin schedules (issue 28)."""
+    B, H, W = x.shape[0], x.shape[-2], x.shape[-1]
+    cy = torch.randint(0, H, (B,), generator=gen, device="cpu").to(x.device)
+    cx = torch.randint(0, W, (B,), generator=gen, device="cpu").to(x.device)
+    rows = torch.arange(H, device=x.device)[None, :]
+    cols = torch.arange(W, device=x.device)[None, :]
+    lo, hi = size // 2, size - size // 2
+    in_r = (rows >= (cy[:, None] - lo)) & (rows < (cy[:, None] + hi))  # [B, H]
+    in_c = (cols >= (cx[:, None] - lo)) & (cols < (cx[:, None] + hi))  # [B, W]
+    hole = in_r[:, :, None] & in_c[:, None, :]  # [B, H, W]
+    return x.masked_fill(hole.view(B, *([1] * (x.dim() - 3)), H, W), 0.0)
+
+
 class DeviceData:
     """One split held on the device as uint8; ``batches`` yields (float normalised x, y)."""
 
@@ -378,7 +394,8 @@ class DeviceData:
         return xf
 
     def batches(self, batch_size: int, *, shuffle: bool = False, augment: bool = False,
-                gen: torch.Generator | None = None, pad: int = 4) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                gen: torch.Generator | None = None, pad: int = 4,
+                cutout_px: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self)
         order = torch.randperm(n, generator=gen) if shuffle else torch.arange(n)
         for i in range(0, n, batch_size):
@@ -386,4 +403,7 @@ class DeviceData:
             xb = self.x[idx]
             if augment:
                 xb = random_crop_flip(xb, pad, True, gen)
-            yield self.normalise(xb), self.y[idx]
+            xf = self.normalise(xb)
+            if augment and cutout_px > 0 and self.is_image:
+                xf = cutout(xf, cutout_px, gen)
+            yield xf, self.y[idx]

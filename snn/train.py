@@ -46,7 +46,7 @@ from snn.models.common import NEURONS
 from snn.surrogate import DEFAULT_ALPHA
 
 DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9}
-NEW_KEY_DEFAULTS = {"distill_from": "", "distill_weight": 0.5, "distill_temperature": 2.0}
+NEW_KEY_DEFAULTS = {"distill_from": "", "distill_weight": 0.5, "distill_temperature": 2.0, "cutout": 0}
 
 
 def parser() -> Parser:
@@ -72,6 +72,8 @@ def parser() -> Parser:
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--warmup-epochs", type=float, default=0.5)
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--cutout", type=int, default=0, metavar="PX",
+                   help="augmentation: zero one PX x PX square per training image (0: off)")
     p.add_argument("--distill-from", default="",
                    help="a trained teacher checkpoint (e.g. the ReLU twin): add a knowledge-distillation term")
     p.add_argument("--distill-weight", type=float, default=0.5,
@@ -129,6 +131,8 @@ def resolve_config(a) -> dict:
     if a.surrogate not in DEFAULT_ALPHA:
         raise UserError("command line", "surrogate",
                         f"unknown surrogate {a.surrogate!r}; choose one of {sorted(DEFAULT_ALPHA)}")
+    if not 0 <= a.cutout <= a.image_size:
+        raise UserError("command line", "cutout", f"must be in [0, image size {a.image_size}] pixels, got {a.cutout}")
     if not 0.0 <= a.distill_weight <= 1.0:
         raise UserError("command line", "distill-weight", f"must be in [0, 1], got {a.distill_weight}")
     if not (a.distill_temperature > 0 and math.isfinite(a.distill_temperature)):
@@ -144,7 +148,7 @@ def resolve_config(a) -> dict:
         timesteps=a.timesteps, loss=a.loss, schedule=a.schedule, gamma=a.gamma, epochs=a.epochs,
         batch_size=a.batch_size, eval_batch_size=a.eval_batch_size, optimizer=a.optimizer, lr=a.lr,
         weight_decay=a.weight_decay, warmup_epochs=a.warmup_epochs, label_smoothing=a.label_smoothing,
-        distill_from=str(a.distill_from), distill_weight=a.distill_weight,
+        cutout=a.cutout, distill_from=str(a.distill_from), distill_weight=a.distill_weight,
         distill_temperature=a.distill_temperature,
         neuron_kwargs=dict(tau=a.tau, v_threshold=a.v_threshold, reset=a.reset, surrogate=a.surrogate,
                            decay_input=a.charge == "spikingjelly", fused=not a.eager, compile=compile_),
@@ -223,7 +227,7 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
         state = load_checkpoint(last, full=True)
         old = state["config"]
         for k in ("arch", "neuron", "dataset", "timesteps", "loss", "schedule", "epochs", "batch_size", "seed", "lr",
-                  "optimizer", "train_subset", "distill_from", "distill_weight", "distill_temperature"):
+                  "optimizer", "train_subset", "cutout", "distill_from", "distill_weight", "distill_temperature"):
             was = old.get(k, NEW_KEY_DEFAULTS.get(k))  # runs saved before a key existed ran with its default
             if was != cfg.get(k):
                 raise UserError(str(last), k, f"checkpoint has {was!r}, command line {cfg.get(k)!r}")
@@ -301,7 +305,8 @@ def _train(cfg: dict, out: Path, resume: bool, progress: bool, stop_after: int) 
             from tqdm import tqdm
             bar = tqdm(total=len(train_data), unit="img", desc=f"epoch {epoch + 1}/{cfg['epochs']}",
                        mininterval=1.0 if sys.stderr.isatty() else 60.0, file=sys.stderr)
-        for xb, yb in train_data.batches(cfg["batch_size"], shuffle=True, augment=True, gen=gen):
+        for xb, yb in train_data.batches(cfg["batch_size"], shuffle=True, augment=True, gen=gen,
+                                          cutout_px=cfg.get("cutout", 0)):
             with autocast:
                 o = net(xb)
             loss = loss_fn(o.float(), yb)

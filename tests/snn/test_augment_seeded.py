@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from snn.data import DeviceData, random_crop_flip
+from snn.data import DeviceData, cutout, random_crop_flip
 
 
 def draws(seed: int, b: int, pad: int, flip: bool):
@@ -93,3 +93,29 @@ def test_augmented_batches_crop_and_flip_each_batch_from_the_same_stream():
         want.append(crop_flip_numpy(xb, 1, oy, ox, f).astype(np.float32) / 255.0)
     got = [b[0].numpy() for b in dd.batches(4, shuffle=True, augment=True, gen=torch.Generator().manual_seed(2), pad=1)]
     assert all(np.allclose(a, b, atol=1e-7) for a, b in zip(got, want))
+
+
+def test_cutout_zeroes_the_drawn_square_clipped_at_the_border():
+    """Cutout draws one centre row then one centre column per image; the square [c - s//2, c - s//2 + s)
+    is zeroed where it lies inside the image, everything else is kept."""
+    x = torch.arange(1, 3 * 2 * 6 * 6 + 1, dtype=torch.float32).reshape(3, 2, 6, 6)
+    g = torch.Generator().manual_seed(5)
+    cy = torch.randint(0, 6, (3,), generator=g).numpy()
+    cx = torch.randint(0, 6, (3,), generator=g).numpy()
+    want = x.numpy().copy()
+    for i in range(3):
+        want[i, :, max(0, cy[i] - 2):cy[i] + 2, max(0, cx[i] - 2):cx[i] + 2] = 0.0
+    got = cutout(x, 4, torch.Generator().manual_seed(5)).numpy()
+    assert np.array_equal(got, want)
+    assert (got == 0).sum() > 0 and (got != 0).sum() > 0
+
+
+def test_cutout_in_batches_follows_crop_and_flip_on_the_same_stream():
+    x = (np.arange(4 * 1 * 4 * 4) % 251 + 1).astype(np.uint8).reshape(4, 1, 4, 4)
+    dd = DeviceData(x, np.arange(4), (0.0,), (1.0,), "cpu")
+    plain = next(dd.batches(4, augment=True, gen=torch.Generator().manual_seed(3), pad=1))[0]
+    g = torch.Generator().manual_seed(3)
+    random_crop_flip(torch.zeros(4, 1, 4, 4), 1, True, g)  # the same draws as the plain batch
+    want = cutout(plain, 2, g)
+    got = next(dd.batches(4, augment=True, gen=torch.Generator().manual_seed(3), pad=1, cutout_px=2))[0]
+    assert torch.equal(got, want) and not torch.equal(got, plain)
