@@ -59,7 +59,7 @@ def from_labels(p: Path, df: pd.DataFrame, names: list[str], t: pd.Series, lines
         if failed is None:
             i = int(np.argmax(clash))
             same = np.flatnonzero((gpu.to_numpy() == gpu.iloc[i]) & (t.to_numpy() == t.to_numpy()[i]))
-            failed = (name, f"{len(same)} rows say {name} {clip(raw.iloc[i], 20)} at {t.iloc[i]}, lines "
+            failed = (name, f"{len(same)} rows say {name} {clip(raw.iloc[i], 20)} at one timestamp, lines "
                             f"{lines[same[0]]}-{lines[same[-1]]}")
     if failed is None:
         return None

@@ -22,7 +22,7 @@ from archsim.gpu.formats.common import (NVSMI_TIME_FORMAT, PowerLog, cells, chec
 
 NAME = "wide"
 ORDER = 45          # before nvidia-smi (its sniff is the most permissive), after CodeCarbon
-DESCRIPTION = "wide CSV (time, then one power column per GPU: timestamp,GPU0,GPU1)"
+DESCRIPTION = "wide CSV (timestamp,GPU0,GPU1,...)"
 TIME_COLUMNS = ("timestamp", "time", "time_s", "unix_time", "epoch")
 GPU_COLUMN = re.compile(r"^gpu[ _.-]?(\d+)(?:[ _.-]?power(?:[ _.]draw)?)?(?:_(w|mw))?$", re.IGNORECASE)
 UNIX_FROM_S = 1e9            # 2001-09-09: smaller numbers are a clock of the logger's own, not Unix time
