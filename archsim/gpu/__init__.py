@@ -3,8 +3,9 @@
 One concept per module:
 
 - ``formats``   read a power log in whatever format a tool wrote it (nvidia-smi CSV, gpu_bench CSV/JSON,
-                Zeus, CodeCarbon) into one tidy timeline ``time_s, power_w, gpu, segment`` and the runs/
-                windows it holds: a package, one module per format (``sniff`` + ``read``), one registry;
+                Zeus, CodeCarbon, a wide one-column-per-GPU CSV) into one tidy timeline ``time_s, power_w,
+                gpu, segment`` and the runs/windows it holds: a package, one module per format (``sniff`` +
+                ``read``), one registry; docs/gpu_log_formats.md lists what is read and what refused;
 - ``integrate`` what to integrate (the whole log, every run and window once; a run, a window, a span)
                 and its trapezoid energy, idle power kept or subtracted;
 - ``compare``   the Table-3-style comparison of an archsim summary JSON with a power log;

@@ -33,6 +33,10 @@ def register(subparsers) -> None:
                         "exit policies (the result then says so)")
     p.add_argument("--gpu", type=int, action="append", metavar="INDEX",
                    help="count only this GPU (repeatable); default: every GPU in the log")
+    p.add_argument("--gpus", type=int, default=None, metavar="N", dest="gpu_count",
+                   help="how many GPUs the log holds, for an nvidia-smi log without an index column whose "
+                        "rows the gaps between them cannot group into polls (row k of each poll of N rows is "
+                        "GPU k); default: inferred (the note says how)")
     p.add_argument("--gpu-images", type=int, default=None, metavar="N",
                    help="images the GPU ran in the window (default: gpu_bench JSON, else the accelerator's)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -48,7 +52,7 @@ def run(args) -> int:
     result = compare_with_log(summary, args.log, args.idle, tuple(args.window) if args.window else None,
                               idle_w=args.idle_w, gpus=args.gpu, gpu_images=args.gpu_images,
                               summary_source=args.summary, run=args.run, window_name=args.window_name,
-                              allow_mismatch=args.allow_mismatch)
+                              allow_mismatch=args.allow_mismatch, gpu_count=args.gpu_count)
     if args.plot:
         from archsim.gpu.plot import plot_comparison
         result["plot"] = str(plot_comparison(result, args.plot))

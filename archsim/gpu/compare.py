@@ -106,7 +106,7 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
                      window: tuple[float, float] | None = None, *, idle_w: float | None = None,
                      gpus: list[int] | None = None, gpu_images: int | None = None,
                      summary_source: str = "summary", run: str | None = None, window_name: str | None = None,
-                     allow_mismatch: bool = False) -> dict:
+                     allow_mismatch: bool = False, gpu_count: int | None = None) -> dict:
     """Compare an archsim summary with a GPU power log; a JSON-ready dict (printed by ``format_table``).
 
     What is integrated: ``window`` (start, end) in seconds on the log's timeline (0 = its first sample),
@@ -114,10 +114,11 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
     ``window_name``, else the whole log (every run and window once; archsim.gpu.integrate.select).
     ``idle``: 'subtract' or 'keep'. ``idle_w``: the idle draw (W) to subtract, overriding what the log tells.
     ``gpus``: GPU indices to count (default all). Network, data set, images and exit policy must agree where
-    both sides record them, unless ``allow_mismatch`` (then the result says so).
+    both sides record them, unless ``allow_mismatch`` (then the result says so). ``gpu_count``: GPUs per
+    poll of a log that tells them apart only by row order (``--gpus N``; default inferred).
     """
     acc = check_summary(summary, summary_source)
-    log = read_power_log(log_path)
+    log = read_power_log(log_path, gpu_count)
     gpus = select_gpus(log, gpus)
     notes = list(log.notes)
     bench = log.bench or {}
@@ -159,6 +160,7 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
     return {
         "gpu": {
             "log": str(log.path), "format": log.format, "gpus": gpus, "name": bench.get("gpu_name"),
+            "gpus_from": log.gpus_from, "gpu_count_given": gpu_count,
             "sample": bool(bench.get("sample", False)),
             "window_s": [we.start_s, we.end_s], "window_from": sel.how, "duration_s": we.duration_s,
             "pieces": [{"gpu": pc.gpu, "segment": pc.segment, "start_s": pc.start_s, "end_s": pc.end_s}

@@ -26,7 +26,7 @@ def plot_comparison(result: dict, path: str | Path) -> Path:
     from archsim.report import energy_unit
 
     g, a, idle = result["gpu"], result["accelerator"], result["idle"]
-    log = read_power_log(g["log"])
+    log = read_power_log(g["log"], g.get("gpu_count_given"))
     fig = Figure(figsize=(12, 4.4), layout="constrained")
     ax_t, ax_e = fig.subplots(1, 2, width_ratios=[3, 1])
     for gpu in g["gpus"]:

@@ -15,6 +15,13 @@ The YAML (``archsim validate sanafe NETWORK.yaml``)::
 ``pool`` average-pools the previous layer's spikes by that factor before the projection; as in archsim's
 graph, every spike of a pooled cell is delivered on its own, so a source neuron connects to its cell's
 targets with the weight divided by pool x pool. Padding is explicit synapses, not a helper's option.
+
+Every integer field is checked before anything is built (``kernel: -3`` is one line, not numpy's
+``negative dimensions``): sizes >= 1 (padding >= 0, seed >= 0), H, W, kernel, stride, padding and pool at
+most ``MAX_SIDE``, every population at most ``MAX_NEURONS`` neurons and the whole network at most
+``MAX_SYNAPSES`` synapses and weights. Why bounds: SANA-FE gets every synapse spelled out, so a network
+meant for validation is small (the committed ones: at most 8,192 neurons and 354,496 synapses); a typo of
+a few zeros would otherwise end in an out-of-memory kill instead of an error.
 """
 from __future__ import annotations
 
@@ -29,6 +36,17 @@ from archsim.config import read_yaml
 from archsim.errors import UserError
 
 OPS = ("conv", "linear")
+MAX_SIDE = 1024                 # H, W, kernel, stride, padding, pool
+MAX_NEURONS = 1_000_000         # one population
+MAX_SYNAPSES = 20_000_000       # the whole network, and its weights
+
+
+def _int(src: str, where: str, value, low: int, high: int) -> int:
+    """``value`` if it is an integer (not a bool) in [low, high], else one UserError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+        raise UserError(src, where, f"must be an integer from {low} to {high:,}, got {shown}")
+    return value
 
 
 @dataclass
@@ -75,8 +93,9 @@ def load_network(path: str | Path) -> NetworkSpec:
         if key not in raw:
             raise UserError(src, key, "missing")
     shape = raw["input"]
-    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(s, int) and s > 0 for s in shape)):
+    if not (isinstance(shape, list) and len(shape) == 3):
         raise UserError(src, "input", f"must be [C, H, W] of positive integers, got {shape!r}")
+    shape = [_int(src, f"input[{k}]", v, 1, MAX_NEURONS if k == 0 else MAX_SIDE) for k, v in enumerate(shape)]
     if not isinstance(raw["layers"], list) or not raw["layers"]:
         raise UserError(src, "layers", "must be a non-empty list")
     layers = []
@@ -85,31 +104,48 @@ def load_network(path: str | Path) -> NetworkSpec:
         if not isinstance(ly, dict) or ly.get("op") not in OPS or "name" not in ly:
             raise UserError(src, where, f"needs a name and op one of {', '.join(OPS)}")
         out_key = "out_channels" if ly["op"] == "conv" else "out_features"
-        if not isinstance(ly.get(out_key), int) or ly[out_key] < 1:
-            raise UserError(src, f"{where}.{out_key}", "must be a positive integer")
         known = {"name", "op", out_key, "kernel", "stride", "padding", "pool"}
         extra = sorted(set(ly) - known)
         if extra:
             raise UserError(src, f"{where}.{extra[0]}", f"unknown key (keys: {', '.join(sorted(known))})")
-        layers.append(LayerSpec(str(ly["name"]), ly["op"], int(ly[out_key]), int(ly.get("kernel", 1)),
-                                int(ly.get("stride", 1)), int(ly.get("padding", 0)), int(ly.get("pool", 1))))
+        if out_key not in ly:
+            raise UserError(src, f"{where}.{out_key}", "missing (a positive integer)")
+        out = _int(src, f"{where}.{out_key}", ly[out_key], 1, MAX_NEURONS)
+        sizes = {k: _int(src, f"{where}.{k}", ly.get(k, default), 0 if k == "padding" else 1, MAX_SIDE)
+                 for k, default in (("kernel", 1), ("stride", 1), ("padding", 0), ("pool", 1))}
+        layers.append(LayerSpec(str(ly["name"]), ly["op"], out, **sizes))
     spec = NetworkSpec(str(raw["name"]), tuple(shape), layers, dict(raw.get("neuron") or {}), source=src)
-    g = spec.graph()                      # shapes checked by archsim.graph
+    try:
+        g = spec.graph()                  # shapes checked by archsim.graph
+    except UserError as err:
+        raise UserError(src, f"layers.{err.field}", err.message) from None
+    _check_size(src, g)
     wcfg = raw.get("weights") or {"seed": 0, "std": 0.5}
+    if not isinstance(wcfg, dict):
+        raise UserError(src, "weights", f"must be {{seed: N, std: X}} or {{file: NAME.npz}}, got {wcfg!r}"[:200])
     if "file" in wcfg:
+        if not isinstance(wcfg["file"], str) or not wcfg["file"]:
+            raise UserError(src, "weights.file", f"must be a file name, got {wcfg['file']!r}"[:200])
         wpath = Path(wcfg["file"])
         if not wpath.is_absolute():
             wpath = Path(src).parent / wpath
         if not wpath.is_file():
             raise UserError(src, "weights.file", f"no such file {wpath}")
-        with np.load(wpath, allow_pickle=False) as z:
-            spec.weights = {k: z[k].astype(np.float64) for k in z.files}
+        try:
+            with np.load(wpath, allow_pickle=False) as z:
+                spec.weights = {k: z[k].astype(np.float64) for k in z.files}
+        except (OSError, ValueError, TypeError) as err:
+            raise UserError(src, "weights.file", f"{wpath} is not a .npz of weight arrays "
+                            f"({str(err).splitlines()[0][:80] if str(err) else type(err).__name__})") from None
     else:
-        rng = np.random.default_rng(int(wcfg.get("seed", 0)))
+        rng = np.random.default_rng(_int(src, "weights.seed", wcfg.get("seed", 0), 0, 2**32 - 1))
+        std = wcfg.get("std", 0.5)
+        if isinstance(std, bool) or not isinstance(std, (int, float)) or not 0 <= std < float("inf"):
+            raise UserError(src, "weights.std", f"must be a finite number >= 0, got {std!r}"[:200])
         for ly in layers:
             shape_w = _weight_shape(g, ly)
             fan_in = int(np.prod(shape_w[1:]))
-            spec.weights[ly.name] = rng.normal(0.0, float(wcfg.get("std", 0.5)) / np.sqrt(fan_in), shape_w)
+            spec.weights[ly.name] = rng.normal(0.0, float(std) / np.sqrt(fan_in), shape_w)
     for ly in layers:
         want = _weight_shape(g, ly)
         got = spec.weights.get(ly.name)
@@ -117,6 +153,20 @@ def load_network(path: str | Path) -> NetworkSpec:
             raise UserError(src, f"weights.{ly.name}", f"needs an array of shape {list(want)}, got "
                             f"{None if got is None else list(got.shape)}")
     return spec
+
+
+def _check_size(src: str, g: nx.DiGraph) -> None:
+    """The network is small enough to spell out for SANA-FE (see the module docstring)."""
+    for name in g.nodes:
+        if g.nodes[name]["neurons"] > MAX_NEURONS:
+            where = "input" if name == lg.INPUT else f"layers.{name}"
+            raise UserError(src, where, f"{g.nodes[name]['neurons']:,} neurons "
+                            f"({g.nodes[name]['shape']}): at most {MAX_NEURONS:,} per population")
+    for what in ("synapses", "weights"):
+        total = sum(int(d[what]) for _, _, d in g.edges(data=True))
+        if total > MAX_SYNAPSES:
+            raise UserError(src, "layers", f"{total:,} {what} in all: a validation network has at most "
+                            f"{MAX_SYNAPSES:,} (SANA-FE gets every synapse spelled out)")
 
 
 def _weight_shape(g: nx.DiGraph, ly: LayerSpec) -> tuple[int, ...]:

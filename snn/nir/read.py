@@ -10,7 +10,8 @@ Why a check of our own before ``nir.read``: ``nir.read`` stops at the first unkn
 - :func:`infer_shapes` propagates the Input's shape through the graph by the nodes' own parameters
   (convolutions with stride, padding, dilation and groups; pooling; flatten; Affine/Linear weights),
   and every shape a node states explicitly (a Conv2d's ``input_shape``, a Flatten's ``input_type``,
-  neuron parameter arrays) must agree with it;
+  neuron parameter arrays) must agree with it; a projection's weights and bias must be finite (a NaN
+  weight would run and write a workload of NaN currents: no spikes, silently);
 - :func:`param` gives a neuron parameter as an array that broadcasts over one sample's ``[C, H, W]`` or
   ``[F]`` values: a scalar, one value per neuron, or one per channel.
 
@@ -163,9 +164,27 @@ def _mismatch(src: str, name: str, node, message: str) -> UserError:
     return UserError(src, f"nodes.{name}", f"shape mismatch at {type_of(node)} node {name}: {message}")
 
 
+PROJECTION_ARRAYS = ("weight", "bias")   # the float arrays of a Conv2d/Affine/Linear node
+
+
+def _check_finite(name: str, node, src: str) -> None:
+    """Every weight and bias value of a projection node is a finite number (else one error naming the node)."""
+    for field in PROJECTION_ARRAYS:
+        v = getattr(node, field, None)
+        if v is None:
+            continue
+        a = np.asarray(v, dtype=np.float64)
+        bad = ~np.isfinite(a)
+        if bad.any():
+            raise UserError(src, f"nodes.{name}.{field}", f"{type_of(node)} node {name}: {int(bad.sum())} of "
+                            f"{a.size} {field} values are NaN or infinite")
+
+
 def _node_shape(name: str, node, shape: tuple[int, ...], src: str) -> tuple[int, ...]:
     """Output shape of ``node`` given its input shape (see the module docstring)."""
     kind = type_of(node)
+    if kind in PROJECTIONS:
+        _check_finite(name, node, src)
     if kind == "Conv2d":
         w = np.asarray(node.weight)
         if w.ndim != 4 or len(shape) != 3:

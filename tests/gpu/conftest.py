@@ -14,6 +14,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "gpu"
+
+
+def shared_dir(name: str) -> Path | None:
+    """``shared/NAME`` beside this checkout or a folder above it (../shared from the main checkout, ../../shared
+    from a worktree under wt/), or None: third-party data that is read in place, never committed."""
+    for parent in (REPO, *REPO.parents):
+        if (parent / "shared" / name).is_dir():
+            return parent / "shared" / name
+    return None
 T0 = datetime(2025, 6, 1, 12, 0, 0)
 
 

@@ -27,9 +27,10 @@ def zeus_log(tmp_path, rows, gpus=1):
 
 def test_registry_one_module_per_format():
     names = [m.NAME for m in REGISTRY]
-    assert set(names) == {"nvidia-smi", "gpu_bench", "zeus-monitor", "zeus-windows", "codecarbon"}
+    assert set(names) == {"nvidia-smi", "gpu_bench", "zeus-monitor", "zeus-windows", "codecarbon", "wide"}
     assert all(callable(m.sniff) and callable(m.read) for m in REGISTRY)
     assert names.index("gpu_bench") < names.index("nvidia-smi")   # the more specific sniffs first
+    assert names.index("wide") < names.index("nvidia-smi")
 
 
 def test_zeus_six_windows_whole_log(tmp_path):

@@ -98,6 +98,16 @@ def recurrent(path):
     return path
 
 
+def non_finite(path, node, field, value):
+    """conv_net with one value of ``node.field`` made ``value`` (NaN or inf)."""
+    g = nir.read(conv_net(path), type_check=False)
+    arr = np.array(getattr(g.nodes[node], field), dtype=np.float32)
+    arr.reshape(-1)[1] = value
+    setattr(g.nodes[node], field, arr)
+    nir.write(path, g)
+    return path
+
+
 @pytest.mark.parametrize("make, field, words", [
     (lambda d: d / "absent.nir", "path", "no such NIR file"),
     (lambda d: text_file(d / "x.nir"), "file", "not a NIR file"),
@@ -105,6 +115,10 @@ def recurrent(path):
     (lambda d: recurrent(d / "m.nir"), "nodes.c1", "recurrent input from l1"),
     (lambda d: conv_net(d / "m.nir", classes=3), "nodes.output", "3 outputs"),
     (lambda d: conv_net(d / "m.nir", hw=8), "input shape", "the graph's Input is [3, 8, 8]"),
+    (lambda d: non_finite(d / "m.nir", "c1", "weight", np.nan), "nodes.c1.weight",
+     "Conv2d node c1: 1 of 108 weight values are NaN or infinite"),
+    (lambda d: non_finite(d / "m.nir", "fc", "bias", np.inf), "nodes.fc.bias",
+     "Affine node fc: 1 of 2 bias values are NaN or infinite"),
 ])
 def test_bad_models_are_one_line_and_leave_nothing(images16, tmp_path, capsys, make, field, words):
     model = make(tmp_path)

@@ -31,7 +31,9 @@ def read(p: Path, text: str) -> PowerLog:
         if need not in cols:
             raise UserError(str(p), need, f"CodeCarbon log without a {need} column")
     if "gpu_energy" not in cols:
-        raise UserError(str(p), "gpu_energy", "no power column: this CodeCarbon log has no gpu_energy")
+        old = "" if "codecarbon_version" in cols else " (the CodeCarbon 1.x layout)"
+        raise UserError(str(p), "gpu_energy", f"no GPU energy: this CodeCarbon log{old} has no gpu_energy column, "
+                        "only energy_consumed (CPU, GPU and RAM together)")
     end = parse_times(df[cols["timestamp"]], p, lines, "timestamp", None)
     check_forward(end, pd.Series(0, index=end.index), p, lines, "timestamp")
     dur = pd.to_numeric(df[cols["duration"]], errors="coerce")
@@ -66,4 +68,4 @@ def read(p: Path, text: str) -> PowerLog:
     notes = [f"CodeCarbon: gpu_energy sums every tracked GPU (gpu_count {gcount or '?'}, {gmodel or '?'}), "
              f"shown as GPU 0; power is constant between flushes; run start = last timestamp - duration (±1 s)"]
     return finish(p, NAME, tl["t"], tl["power_w"], pd.Series(0, index=tl.index), tl["segment"], notes,
-                  segments=segments)
+                  segments=segments, gpus_from=f"one figure for all tracked GPUs (gpu_count {gcount or '?'})")

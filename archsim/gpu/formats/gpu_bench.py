@@ -47,8 +47,9 @@ def read(p: Path, text: str) -> PowerLog:
     csv_path = p.parent / Path(meta["power_log"]).name
     if not csv_path.is_file():
         raise UserError(str(p), "power_log", f"its power log {csv_path} does not exist")
-    log = nvidia_smi.read(csv_path, read_text(csv_path, DESCRIPTION))
-    log.format, log.bench = NAME, meta
+    text, notes = read_text(csv_path, DESCRIPTION)
+    log = nvidia_smi.read(csv_path, text)
+    log.format, log.bench, log.notes = NAME, meta, notes + log.notes
     return log
 
 

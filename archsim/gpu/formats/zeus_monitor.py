@@ -30,4 +30,4 @@ def read(p: Path, text: str) -> PowerLog:
     if not keep.any():
         raise UserError(str(p), "Power", "no power readings")
     notes = ["Zeus monitor: Power in mW, Time in UTC; one GPU per file (its GPU_IDX is not in the log)"]
-    return finish(p, NAME, t[keep], watts[keep], gpu[keep], gpu[keep], notes)
+    return finish(p, NAME, t[keep], watts[keep], gpu[keep], gpu[keep], notes, gpus_from="one GPU per file")
