@@ -40,7 +40,8 @@ def one(log: Path, summary: Path) -> dict:
                    gpus=len(g["gpus"]), reference_gpus=ref_gpus, told_apart=g["gpus_from"],
                    notes=[n for n in json.loads(r.stdout)["notes"] if not n.startswith(SKIP_NOTES)])
     else:
-        row.update(read=False, error=r.stderr.strip(), error_chars=len(r.stderr.strip()),
+        err = r.stderr.strip()
+        row.update(read=False, error=err.replace(str(log.parent), "../shared/gpu_logs_wild"), error_chars=len(err),
                    error_lines=r.stderr.count("\n"), expected_field=ref)
     return row
 
