@@ -34,7 +34,7 @@ from archsim.exit_policy import ExitPlan
 from archsim.mapping import Mapping, dense_inputs, state_words, window_steps
 from archsim.units.axon import pooled_cell_events
 from archsim.units.base import apportion  # noqa: F401  (re-exported: the mapping's tests split with it)
-from archsim.units.base import InEdge, LayerContext, Spikes, edge_sum
+from archsim.units.base import InEdge, InputSource, LayerContext, Spikes, edge_sum
 from archsim.units.controller import decisions as controller_decisions
 from archsim.units.network import busiest_link_flits, flits_per_packet
 from archsim.workload import Workload
@@ -191,8 +191,7 @@ def _layer_context(run: _Run, name: str) -> LayerContext:
         out_spikes=run.spikes[:, run.idx[name], :], emitted=run.emitted.get(name), events=events,
         fan_in_bits=fan_in_bits, dense_steps=dense_steps, gather=hw.dataflow.for_layer(name) == "gather",
         samples=run.samples, fpp=run.fpp,
-        input={"spiking": bool(src["spiking"]), "neurons": src["neurons"], "spikes": run.spikes[:, 0, :],
-               "reads_it": name == run.input_owner})
+        input=InputSource(bool(src["spiking"]), src["neurons"], run.spikes[:, 0, :], name == run.input_owner))
 
 
 def _own_counts(unit) -> set[str]:

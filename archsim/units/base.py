@@ -144,6 +144,15 @@ class InEdge:
 
 
 @dataclass
+class InputSource:
+    """The network's input population, as the layer that reads it by DMA sees it."""
+    spiking: bool                # spike-encoded (else real-valued pixels)
+    neurons: int
+    spikes: np.ndarray           # [N, T] its spikes (spike-encoded input)
+    read_here: bool              # this layer is the first placed layer that reads it by DMA
+
+
+@dataclass
 class LayerContext:
     """One placed layer's items (sample, timestep), built once by archsim.counts.item_counts."""
     hw: "HwConfig"
@@ -164,7 +173,7 @@ class LayerContext:
     gather: bool                 # the layer's dataflow is gather (else scatter)
     samples: Any                 # indices of the samples with per-neuron records (or None)
     fpp: int                     # flits per packet
-    input: dict                  # the input population: spiking, neurons, spikes [N, T]; reads_it (this layer)
+    input: InputSource
     counts: dict[str, np.ndarray] = field(default_factory=dict)   # counts of the units before, [N, T]
     loads: dict[str, np.ndarray] = field(default_factory=dict)    # barrier: their per-core loads, [N, T, K]
 

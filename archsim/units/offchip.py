@@ -35,11 +35,11 @@ def count(ctx: LayerContext) -> dict[str, np.ndarray]:
     if ctx.place.spill_fraction > 0:
         reads += words(hw.core.weight_sram.port_bits, ctx.counts["weight_spill_words"], mem.access_bits)
     src = ctx.input
-    if src["reads_it"]:
-        if src["spiking"]:
-            reads += words(hw.precision.spike_event_bits, src["spikes"], mem.access_bits)
+    if src.read_here:
+        if src.spiking:
+            reads += words(hw.precision.spike_event_bits, src.spikes, mem.access_bits)
         else:
-            reads[:, 0] += int(words(hw.precision.input_bits, src["neurons"], mem.access_bits))
+            reads[:, 0] += int(words(hw.precision.input_bits, src.neurons, mem.access_bits))
     return {"offchip_reads": reads,
             "offchip_activations": ceil_div(reads * mem.access_bits, mem.dram.row_bytes * 8)}
 
