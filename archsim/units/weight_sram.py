@@ -66,13 +66,13 @@ def _words_read(ctx: LayerContext) -> np.ndarray:
 def count(ctx: LayerContext) -> dict[str, np.ndarray]:
     hw, place = ctx.hw, ctx.place
     all_words = _words_read(ctx)
-    spill_fraction = place.spill_fraction
-    if spill_fraction > 0 and hw.offchip is not None and hw.offchip.spill == "per_timestep":
+    spill_fraction = place.spill_fraction          # 0 for a layer whose weights fit: nothing spills
+    if hw.offchip is not None and hw.offchip.spill == "per_timestep":
         overflow = len(place.cores) * place.weight_bits * place.max_share * spill_fraction
         spill = np.full(all_words.shape, int(words(1, int(np.ceil(overflow)), hw.core.weight_sram.port_bits)))
         reads = all_words - round_half_up(all_words * spill_fraction)
     else:
-        spill = round_half_up(all_words * spill_fraction) if spill_fraction > 0 else np.zeros_like(all_words)
+        spill = round_half_up(all_words * spill_fraction)
         reads = all_words - spill
     return {"weight_reads": reads, "weight_spill_words": spill}
 

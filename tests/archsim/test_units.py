@@ -120,6 +120,22 @@ def test_dendrite_counts_and_energy_by_hand(hand_workload, table_path, plain_pat
         assert s["energy_breakdown_j"][comp] == pytest.approx(j, rel=1e-12), comp
 
 
+def test_per_timestep_spill_streams_the_fullest_cores_overflow_by_hand(hand_workload):
+    """conv2 (2,304 weight bits) cut into 2 cores of 64 neurons (max_share 1/2) with 576-bit weight SRAMs:
+    each core needs 1,152 bits, half spill. Per item the two cores stream 2 x 576 = 1,152 bits = 18 words;
+    the SRAM serves the other half of conv2's 7 words per conv1 spike (10 | 0, 7, 3 | 15, 0 spikes run):
+    70 - 35, 0, 49 - 25, 21 - 11, 105 - 53, 0 (halves rounded up off chip)."""
+    hw = make_hw(**{"mesh.cols": 7, "core.weight_sram.size_kib": 576 / 8192, "core.weight_sram.banks": 1,
+                    "mapping.split": "neurons", "mapping.max_neurons_per_core": 64})
+    res = run_simulation(hw, hand_workload, mode="analytic", baseline=False)
+    conv2 = res.mapping.layers["conv2"]
+    assert conv2.neurons_per_core == (64, 64) and conv2.spill_fraction == 0.5
+    rows = res.per_layer.set_index("layer")
+    assert rows.loc["conv2", "weight_spill_words"] == 18 * 6
+    assert rows.loc["conv2", "weight_reads"] == 35 + 0 + 24 + 10 + 52 + 0
+    assert res.summary["counts"]["offchip_reads"] == 24 * 3 + 18 * 6      # the images + the stream
+
+
 def _timed(table: dict) -> dict:
     """The table with a latency on every event the barrier mode times (ns: distinct per event)."""
     timed = copy.deepcopy(table)
