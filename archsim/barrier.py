@@ -21,12 +21,14 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from archsim import units
 from archsim.config import HwConfig
 from archsim.counts import ItemCounts
 from archsim.energy import unit_for
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import SimTrace
 from archsim.mapping import Mapping
+from archsim.units.base import BARRIER_PHASES
 from archsim.workload import Workload
 
 
@@ -48,13 +50,13 @@ def _latency(hw: HwConfig, component: str, action: str) -> float:
 
 def layer_core_ns(hw: HwConfig, g: nx.DiGraph, name: str, load: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """One layer's per-core loads (counts.core_load, [N, T, K]) in nanoseconds: (neuron processing,
-    message processing)."""
-    nu, su = unit_for(hw, g, name, "neuron"), unit_for(hw, g, name, "synapse")
-    neuron = (load["neuron_accesses"] * _latency(hw, nu, "access") + load["neuron_updates"] * _latency(hw, nu, "update")
-              + load["spikes_out"] * _latency(hw, nu, "spike_out") + load["packets"] * _latency(hw, "axon_out", "packet"))
-    message = (load["packets_received"] * _latency(hw, "axon_in", "packet")
-               + load["accumulates"] * _latency(hw, su, "accumulate") + load["macs"] * _latency(hw, "pe_array", "mac"))
-    return neuron, message
+    message processing), each the sum over the chip's units' timed rows of events x ``latency_ns``."""
+    ns = dict.fromkeys(BARRIER_PHASES, 0.0)
+    for row in units.rows(units.present(hw)):
+        if row.barrier_phase is not None:
+            comp = unit_for(hw, g, name, row.pricing) if row.pricing in units.PER_LAYER_PRICING else row.component
+            ns[row.barrier_phase] = ns[row.barrier_phase] + load[row.count] * _latency(hw, comp, row.action)
+    return ns["neuron"], ns["message"]
 
 
 def barrier_schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, counts: ItemCounts,

@@ -571,35 +571,11 @@ def energy_table_from_dict(raw: dict, source: str) -> EnergyTable:
 
 
 def check_units(hw: HwConfig, table: EnergyTable, source: str, table_source: str) -> None:
-    """Every unit the hwconfig names is in the energy table with the actions it must price; a barrier
-    timing mode has a latency for every event it times; input neurons on cores need a spiking input."""
-    from archsim.actions import TABLE
-    needs = {"synapse": [r.action for r in TABLE if r.pricing == "synapse"],
-             "neuron": [r.action for r in TABLE if r.pricing == "neuron" and r.required]}
-    for kind, choice in (("synapse", hw.units.synapse), ("neuron", hw.units.neuron)):
-        named = [("default", choice.default)] + [(f"by_op.{k}", v) for k, v in choice.by_op.items()] \
-            + [(f"by_model.{k}", v) for k, v in choice.by_model.items()] \
-            + [(f"layers.{k}", v) for k, v in choice.layers.items()]
-        for where, comp in named:
-            if comp not in table.components:
-                raise UserError(source, f"units.{kind}.{where}", f"energy table {table_source} has no component "
-                                f"{comp!r}{did_you_mean(comp, table.components)}")
-            for action in needs[kind]:
-                if not table.has(comp, action):
-                    raise UserError(table_source, f"components.{comp}.actions.{action}",
-                                    f"missing: {comp} prices {kind} events (hwconfig units.{kind}.{where})")
-    if hw.timing.mode == "barrier":
-        timed = [(u, a) for u in {hw.units.synapse.default, *hw.units.synapse.by_op.values(),
-                                  *hw.units.synapse.by_model.values(), *hw.units.synapse.layers.values()}
-                 for a in ("accumulate",)]
-        timed += [(u, a) for u in {hw.units.neuron.default, *hw.units.neuron.by_op.values(),
-                                   *hw.units.neuron.by_model.values(), *hw.units.neuron.layers.values()}
-                  for a in ("access", "update", "spike_out") if table.has(u, a)]
-        timed += [(c, "packet") for c in ("axon_out", "axon_in") if table.has(c, "packet")]
-        for comp, action in sorted(timed):
-            if table.latency_ns(comp, action) is None:
-                raise UserError(table_source, f"components.{comp}.actions.{action}.latency_ns",
-                                "missing: timing.mode barrier times every event by its latency")
+    """The energy table prices every hardware unit of the chip (archsim.units: each unit the hwconfig
+    names per layer, each unit's required actions, a latency for every event a barrier timing mode
+    times)."""
+    from archsim import units
+    units.check_table(hw, table, source, table_source, suggest=did_you_mean)
 
 
 def load_energy_table(path: str | os.PathLike) -> EnergyTable:

@@ -16,6 +16,9 @@ module without it.
 Core timing (an item runs on all cores of its layer at once, each on its own neurons; the fullest core,
 ``max_share`` of the neurons, sets the pace, so per-core work = layer work x max_share):
 
+Each unit (archsim.units) says what it needs per item, per phase (``busy_cycles``); a phase takes its
+slowest unit's cycles:
+
 - compute = the slowest of: the PE array (accumulates / accumulates_per_cycle + MACs / macs_per_cycle),
   the weight SRAM (its word reads over its banks), the spike buffer (each core reads every input spike,
   or scans its neurons' input bitmaps under ``gather``) and, under the ``scatter`` dataflow, the
@@ -39,9 +42,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim import graph as lg
+from archsim import units
 from archsim.config import HwConfig, Sram, offchip_bits_per_cycle
-from archsim.counts import ItemCounts, ceil_div, words
+from archsim.counts import ItemCounts
 from archsim.mapping import Mapping, window_steps
+from archsim.units.base import BUSY_PHASES, CycleContext, ceil_div, words
+from archsim.units.base import with_latency  # noqa: F401  (re-exported: the SRAM latency rule, tests)
+from archsim.units.offchip import channel_cycles
 from archsim.workload import Workload
 
 
@@ -81,11 +88,6 @@ def bank_cycles(accesses: np.ndarray, sram: Sram) -> np.ndarray:
     return np.ceil(a / sram.banks - 1e-9).astype(np.int64)
 
 
-def with_latency(cycles: np.ndarray, latency_cycles: int) -> np.ndarray:
-    """Add the pipeline fill of the first access to streams that access the SRAM at all."""
-    return np.where(cycles > 0, cycles + latency_cycles, 0)
-
-
 def cycles_per_flit(hw: HwConfig) -> float:
     """A link moves one flit per cycle when a router's input buffer covers the credit round trip
     (``buffer_depth_flits >= 2 x hop_latency_cycles + 1``), else ``buffer_depth / round trip``."""
@@ -116,11 +118,7 @@ def reserve_links(free_at: list[float], busy: list[float], link_ids, now: float,
 
 def transfer_cycles(accesses: np.ndarray, hw: HwConfig) -> np.ndarray:
     """Cycles to move ``accesses`` off-chip accesses (0 for none, or when there is no off-chip memory)."""
-    a = np.asarray(accesses, dtype=np.float64)
-    if hw.offchip is None:
-        return np.zeros(a.shape, dtype=np.int64)
-    cyc = np.ceil(a * hw.offchip.access_bits / offchip_bits_per_cycle(hw) - 1e-9).astype(np.int64)
-    return np.where(a > 0, cyc + hw.offchip.latency_cycles, 0)
+    return channel_cycles(accesses, hw, offchip_bits_per_cycle(hw))
 
 
 def image_load_cycles(hw: HwConfig, wl: Workload) -> int:
@@ -133,30 +131,19 @@ def image_load_cycles(hw: HwConfig, wl: Workload) -> int:
 
 
 def core_timing(hw: HwConfig, mapping: Mapping, counts: ItemCounts, wl: Workload) -> CoreTiming:
-    """Cycles of every item on its cores (module docstring)."""
-    c, a = hw.core, counts.actions
-    shape = a["accumulates"].shape
-    compute = np.zeros(shape, dtype=np.int64)
-    update = np.zeros(shape, dtype=np.int64)
+    """Cycles of every item on its cores (module docstring): per phase, the slowest of the chip's units."""
+    a = counts.actions
+    busy = {phase: np.zeros(a["accumulates"].shape, dtype=np.int64) for phase in BUSY_PHASES}
+    chip = [u for u in units.present(hw) if hasattr(u, "busy_cycles")]
+    bits_per_cycle = offchip_bits_per_cycle(hw)
     for li, name in enumerate(mapping.order):
         place = mapping.layers[name]
-        top, ch, k = max(place.neurons_per_core), place.neurons, len(place.cores)
-        pe = ceil_div(a["accumulates"][:, li] * top, ch * c.pe_array.accumulates_per_cycle) \
-            + ceil_div(a["macs"][:, li] * top, ch * c.pe_array.macs_per_cycle)
-        ws = with_latency(ceil_div(a["weight_reads"][:, li] * top, ch * c.weight_sram.banks),
-                          c.weight_sram.read_latency_cycles)
-        sb = with_latency(ceil_div(a["spike_buffer_reads"][:, li], k * c.spike_buffer.banks),
-                          c.spike_buffer.read_latency_cycles)
-        pot_latency = c.potential_sram.read_latency_cycles + c.potential_sram.write_latency_cycles
-        rmw = with_latency(ceil_div(2 * a["potential_rmw"][:, li] * top, ch * c.potential_sram.banks), pot_latency)
-        compute[:, li] = np.maximum(np.maximum(pe, ws), np.maximum(sb, rmw))
-        sweep = ceil_div(a["neuron_updates"][:, li] * top, ch * c.neuron_unit.updates_per_cycle)
-        swept = a["potential_reads"][:, li] + a["potential_writes"][:, li] - 2 * a["potential_rmw"][:, li]
-        pot = with_latency(ceil_div(swept * top, ch * c.potential_sram.banks), pot_latency)
-        update[:, li] = np.maximum(sweep, pot)
-    spilled_accesses = (words(c.weight_sram.port_bits, a["weight_spill_words"], hw.offchip.access_bits)
-                        if hw.offchip is not None else np.zeros(shape, dtype=np.int64))
-    offchip = transfer_cycles(spilled_accesses, hw)
+        ctx = CycleContext(hw, {c: v[:, li] for c, v in a.items()}, max(place.neurons_per_core), place.neurons,
+                           len(place.cores), bits_per_cycle)
+        for unit in chip:
+            for phase, cycles in unit.busy_cycles(ctx).items():
+                busy[phase][:, li] = np.maximum(busy[phase][:, li], cycles)
+    compute, update, offchip = busy["compute"], busy["update"], busy["channel"]
     if wl.kind == "ttfs":
         steps, t_max = window_steps(wl.graph, mapping.order[-1]), int(wl.meta["t_max"])
         step = np.maximum(ceil_div(update[:, :, 0], steps), ceil_div(compute[:, :, 0], t_max))

@@ -2,7 +2,8 @@
 
 energy = sum over actions of (count x energy per action from the table) + static power x simulated time.
 
-Which count is priced by which table entry is archsim.actions' table: memory accesses are port-wide,
+Which count is priced by which table entry is the rows of the chip's units (archsim.units; a unit the
+chip lacks prices nothing and reports nothing): memory accesses are port-wide,
 priced by the table's row for the memory's bank size and scaled from the table's ``access_bits`` to the
 port width (an access of twice the bits costs twice); off-chip accesses likewise from the table's width
 to the hwconfig's ``offchip.access_bits``; router hops by direction (``hop_east`` ...) or one ``hop``
@@ -13,8 +14,9 @@ action missing from a table costs nothing.
 Off-chip accesses are priced by the DRAM table's row for the hwconfig's standard (per bit, with I/O;
 per row activation), whatever the node's table: one DRAM model.
 
-Static power: per core (PE array, neuron unit, router, and any other unit the hwconfig names), per KiB
-of on-chip SRAM, per mesh link, one controller; the DRAM's background power. With ``power``: cores that
+Static power, by each unit's scope (archsim.units.base.SCOPES): per core (PE array, neuron unit, axon
+units, router, and any unit the hwconfig names per layer), per KiB of on-chip SRAM, per mesh link, one
+controller; the DRAM's background power. With ``power``: cores that
 hold no layer can be switched off (their SRAM and logic then leak ``residual_off``; routers stay on),
 banks that hold no data likewise (``gate_empty_banks``), and a used core's SRAM can sit in retention
 (``residual_retention``) while the core has no work item (from the schedule's busy time per core
@@ -28,10 +30,10 @@ import networkx as nx
 import numpy as np
 
 from archsim import graph as lg
-from archsim.actions import ROLES, TABLE, ActionRow
+from archsim import units
+from archsim.actions import ROLES
 from archsim.config import HwConfig
-
-_SRAMS = ("weight_sram", "potential_sram", "spike_buffer")
+from archsim.units.base import ActionRow
 
 
 def unit_for(hw: HwConfig, g: nx.DiGraph, layer: str, pricing: str) -> str:
@@ -69,31 +71,29 @@ def _row_pj(hw: HwConfig, row: ActionRow, component: str) -> float:
 def prices(hw: HwConfig, g: nx.DiGraph, layers: list[str]) -> list[tuple[ActionRow, list[str], np.ndarray]]:
     """Per action row: the breakdown component of each layer and picojoules per count of each layer."""
     out = []
-    for row in TABLE:
+    for row in units.rows(units.present(hw)):
         comps = [unit_for(hw, g, name, row.pricing) if row.pricing in ("synapse", "neuron") else row.component
                  for name in layers]
         out.append((row, comps, np.array([_row_pj(hw, row, c) for c in comps])))
     return out
 
 
-def per_core_components(hw: HwConfig) -> list[str]:
-    """Table components with one instance per core: the PE array, neuron unit, router, axon units, and
-    every synapse or neuron unit the hwconfig names."""
-    named = {hw.units.synapse.default, *hw.units.synapse.by_op.values(), *hw.units.synapse.by_model.values(),
-             *hw.units.synapse.layers.values(), hw.units.neuron.default, *hw.units.neuron.by_op.values(),
-             *hw.units.neuron.by_model.values(), *hw.units.neuron.layers.values()}
-    base = ["pe_array", "neuron_unit", "router", "axon_out", "axon_in"]
-    return base + sorted(named - set(base))
-
-
 def static_mw(hw: HwConfig, n_links: int) -> dict[str, float]:
-    """Static power per breakdown component with every core on, milliwatts (before gating)."""
+    """Static power per breakdown component with every core on, milliwatts (before gating), by each
+    unit's static scope (a per-core component only when the table has it)."""
     t, n_cores, scale = hw.energy.components, hw.n_cores, hw.power.leakage_scale
-    sram_mw = t["sram"].static_mw_per_kib
-    out = {c: t[c].static_mw * n_cores * scale for c in per_core_components(hw) if c in t}
-    out.update({mem: sram_mw * getattr(hw.core, mem).size_kib * n_cores * scale for mem in _SRAMS})
-    out.update(link=t["link"].static_mw * n_links * scale, controller=t["controller"].static_mw * scale,
-               offchip=hw.offchip.dram.background_mw if hw.offchip is not None else 0.0)
+    out = {}
+    for comp, scope in units.static_components(hw):
+        if scope in ("core", "router") and comp in t:
+            out[comp] = t[comp].static_mw * n_cores * scale
+        elif scope == "sram":
+            out[comp] = t["sram"].static_mw_per_kib * getattr(hw.core, comp).size_kib * n_cores * scale
+        elif scope == "link":
+            out[comp] = t[comp].static_mw * n_links * scale
+        elif scope == "chip":
+            out[comp] = t[comp].static_mw * scale
+        elif scope == "dram":
+            out[comp] = hw.offchip.dram.background_mw if hw.offchip is not None else 0.0
     return out
 
 
@@ -119,15 +119,16 @@ def static_j(hw: HwConfig, n_links: int, act: Activity) -> dict[str, float]:
     busy = np.minimum(act.busy_s, act.seconds)
     live_s = np.where(act.used, busy + (act.seconds - busy) * idle, act.seconds * off)     # [n_cores]
     out = {}
+    scope = dict(units.static_components(hw))
     for comp, mw in on.items():
         per_core = mw / n_cores
-        if comp in _SRAMS:
+        if scope[comp] == "sram":
             full = np.ones(n_cores)
             if p.gate_empty_banks and act.banks_in_use is not None:
                 full = act.banks_in_use[comp]
             empty_s = act.seconds * p.residual_off
             out[comp] = per_core * 1e-3 * float((full * live_s + (1.0 - full) * empty_s).sum())
-        elif comp in ("router", "link", "controller", "offchip"):
+        elif scope[comp] != "core":                      # always on
             out[comp] = mw * 1e-3 * act.seconds
         else:
             out[comp] = per_core * 1e-3 * core_on_s
@@ -149,7 +150,8 @@ def energy_report(hw: HwConfig, g: nx.DiGraph, layers: list[str], per_layer: dic
     """Energy of the counted actions (``per_layer``: count -> [L'] over ``layers``; ``setup``: counts
     done once per run, the initial weight load) plus static energy over the run (``activity``)."""
     detail: dict[str, dict[str, float]] = {}
-    role = dict.fromkeys(ROLES, 0.0)
+    chip_roles = {r.role for r in units.rows(units.present(hw))}
+    role = dict.fromkeys([r for r in ROLES if r in chip_roles], 0.0)
     for row, comps, pj in prices(hw, g, layers):
         joules = np.asarray(per_layer.get(row.count, np.zeros(len(layers))), dtype=np.float64) * pj * 1e-12
         for comp, j in zip(comps, joules):

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from archsim import units
 from archsim.errors import UserError
+from archsim.units.base import PER_CORE_SCOPES
 
 
 def _plain(obj):
@@ -137,16 +139,12 @@ def energy_unit(joules_per_image: float) -> tuple[float, str]:
     return 1e9, "nJ"
 
 
-# energy_detail_j components whose static power is per core (the rest: links, controller, off-chip)
-PER_CORE_STATIC = ("pe_array", "neuron_unit", "weight_sram", "potential_sram", "spike_buffer", "router")
-
-
 def static_per_layer(per_layer, summary: dict) -> tuple[np.ndarray, float]:
-    """Static energy (J) per layer: each core's leakage over the run, split evenly among the layers it
-    holds; and the rest (unused cores, links, controller, off-chip), which no layer owns. Sums to the
-    summary's energy_static_j."""
+    """Static energy (J) per layer: each core's leakage over the run (every component whose static scope
+    is per core, archsim.units), split evenly among the layers it holds; and the rest (unused cores,
+    links, controller, off-chip), which no layer owns. Sums to the summary's energy_static_j."""
     detail = summary.get("energy_detail_j") or {}
-    per_core_j = sum(float(detail.get(c, {}).get("static", 0.0)) for c in PER_CORE_STATIC)
+    per_core_j = sum(float(d.get("static", 0.0)) for c, d in detail.items() if units.static_scope(c) in PER_CORE_SCOPES)
     n_cores = max(int(summary["mapping"]["cores_total"]), 1)
     core_j = per_core_j / n_cores
     holders: dict[int, int] = {}

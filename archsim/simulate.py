@@ -21,11 +21,16 @@ from archsim.errors import UserError
 from archsim.exit_policy import ExitPlan, accuracy, plan_exits
 from archsim.cycles import CoreTiming, SimTrace, core_timing
 from archsim.mapping import Mapping, map_network
+from archsim.units import memories
 from archsim.workload import Workload
 
 from archsim.choices import MODES  # noqa: E402 - the one list of mode names
-MEMORIES = {"weight_sram": ("weight_reads", None), "potential_sram": ("potential_reads", "potential_writes"),
-            "spike_buffer": ("spike_buffer_reads", "spike_buffer_writes"), "offchip": ("offchip_reads", "offchip_writes")}
+
+
+def memory_accesses(hw: HwConfig, totals: dict[str, int]) -> dict[str, dict[str, int]]:
+    """Reads and writes of every memory of the chip (its units whose rows read and write), from totals."""
+    return {m: {"reads": int(totals[r]) if r else 0, "writes": int(totals[w]) if w else 0}
+            for m, (r, w) in memories(hw).items()}
 
 
 @dataclass
@@ -213,7 +218,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
             synaptic_ops_saved_pct=_pct_saved(tot["accumulates"] + tot["macs"],
                                               base.totals["accumulates"] + base.totals["macs"]))
     meta = wl.meta
-    memory = {m: {"reads": int(tot[r]), "writes": int(tot[w]) if w else 0} for m, (r, w) in MEMORIES.items()}
+    memory = memory_accesses(hw, tot)
     busiest = int(np.argmax(tr.group_busy)) if len(tr.group_busy) else 0
     return {
         "images": n,

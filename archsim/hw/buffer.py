@@ -32,7 +32,6 @@ class SpikeBuffer:
         self.room: dict[int, int] = {}        # sample -> room reserved (granted or queued), not yet freed
         self.waiting: dict[int, int] = {}     # sample -> spikes sent and not yet used
         self.sent = self.received = self.dropped = 0
-        self.peak = 0
 
     def reserve(self, n: int, spikes: int):
         """Reserve room for ``spikes`` events (capped at the capacity) for sample n. Returns an event to
@@ -48,7 +47,6 @@ class SpikeBuffer:
         self.room[n] = self.room.get(n, 0) + amount
         if not self.queue and self.level + amount <= self.capacity:
             self.level += amount
-            self.peak = max(self.peak, self.level)
             return None
         ev = simpy.Event(self.env)
         self.queue.append((amount, ev, n))
@@ -61,7 +59,6 @@ class SpikeBuffer:
             amt, ev, _ = queue.popleft()
             self.level += amt
             ev.succeed()
-        self.peak = max(self.peak, self.level)
 
     def consume(self, n: int, spikes: int) -> None:
         """The consumer item of sample n has used ``spikes`` events: free their room."""

@@ -25,14 +25,13 @@ from archsim.cycles import reserve_links
 
 
 class Mesh:
-    """Link reservations (busy-until per directed link) and flit tallies."""
+    """Link reservations (busy-until per directed link) and the cycles each link was held."""
 
     def __init__(self, env, hw: HwConfig, n_links: int):
         self.env = env
         self.hop_latency = hw.router.hop_latency_cycles
         self.free_at = [0.0] * n_links
         self.busy = [0.0] * n_links
-        self.transfers = 0
 
     def send(self, link_ids: list[int], occupancy: int, max_hops: int) -> float:
         """Reserve the route's links; return the delay from now until the spikes have arrived."""
@@ -40,5 +39,4 @@ class Mesh:
         if not occupancy:
             return max_hops * self.hop_latency if link_ids else 0.0
         end = reserve_links(self.free_at, self.busy, link_ids, now, occupancy)
-        self.transfers += 1
         return end + max_hops * self.hop_latency - now

@@ -1,0 +1,67 @@
+"""The neuron unit (soma): visits each mapped neuron every step, updates it (leak, integrate, compare)
+under its neuron record's rule, and fires.
+
+Counts per item of layer l: ``neuron_accesses`` = neurons x steps; ``neuron_updates`` = neurons x steps
+for the ``every_step`` rule (time-driven), for ``on_event`` the neurons that received an event,
+estimated as neurons x (1 - exp(-events / neurons)) (targets hit at random: an assumption); an input
+population "updates" when it fires; ``spikes_out`` = the spikes l emits; ``spikes_in`` (unpriced) = the
+spikes over its in-edges from spiking layers. Which table component prices them is chosen per layer
+(hwconfig ``units``). Busy: updates / updates_per_cycle on the fullest core. Barrier: each core's
+accesses, updates and spikes out, neuron phase.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from archsim.units.base import ActionRow, CycleContext, LayerContext, ceil_div, round_half_up
+
+NAME = "neuron_unit"
+ORDER = 20
+ROWS = (
+    ActionRow("neuron_unit", "access", "neuron_accesses", "neuron", required=False, role="soma",
+              barrier_phase="neuron", doc="a mapped neuron's state read each timestep, whatever happens to it"),
+    ActionRow("neuron_unit", "update", "neuron_updates", "neuron", role="soma", barrier_phase="neuron",
+              doc="one neuron state update (leak, integrate, compare)"),
+    ActionRow("neuron_unit", "spike_out", "spikes_out", "neuron", required=False, role="soma",
+              barrier_phase="neuron", doc="a neuron fires"),
+)
+UNPRICED = ("spikes_in",)
+STATIC = {"neuron_unit": "core"}
+
+
+def updates(rec: dict, neurons: int, steps: int, out: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """Neuron updates of a layer's items under its neuron record's rule (module docstring)."""
+    if rec["model"] == "input":
+        return out
+    if rec["update"] == "on_event":
+        return round_half_up(neurons * (1.0 - np.exp(-np.asarray(events, dtype=np.float64) / max(neurons, 1))))
+    return np.full(out.shape, neurons * steps, dtype=np.int64)
+
+
+def count(ctx: LayerContext) -> dict[str, np.ndarray]:
+    spikes_in = np.zeros(ctx.shape, dtype=np.int64)
+    for e in ctx.in_edges:
+        if not e.dense:
+            spikes_in += e.spikes
+    return {"neuron_accesses": np.full(ctx.shape, ctx.neurons * ctx.steps, dtype=np.int64),
+            "neuron_updates": updates(ctx.record, ctx.neurons, ctx.steps, ctx.out_spikes, ctx.events),
+            "spikes_out": ctx.out_spikes, "spikes_in": spikes_in}
+
+
+def core_load(ctx: LayerContext) -> dict[str, np.ndarray]:
+    """Each core's share of the accesses and updates by its neurons; its own spikes (an input population
+    updates a neuron per spike)."""
+    zeros = np.zeros(ctx.shape + (ctx.k,))
+    share = np.array(ctx.place.neurons_per_core, dtype=np.float64) / ctx.neurons
+    out = ctx.emitted.per_core if ctx.emitted is not None else np.zeros(ctx.shape + (ctx.k,))
+    if ctx.record["model"] == "input":
+        upd = zeros + out
+    else:
+        upd = zeros + ctx.counts["neuron_updates"][..., None] * share[None, None, :]
+    return {"neuron_accesses": zeros + ctx.neurons * ctx.steps * share[None, None, :], "neuron_updates": upd,
+            "spikes_out": zeros + out}
+
+
+def busy_cycles(ctx: CycleContext) -> dict[str, np.ndarray]:
+    per_cycle = ctx.hw.core.neuron_unit.updates_per_cycle
+    return {"update": ceil_div(ctx.counts["neuron_updates"] * ctx.top, ctx.neurons * per_cycle)}
