@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DIRECTIONS = ("east", "west", "north", "south")   # +col, -col, +row, -row on the mesh
+from archsim.mesh import DIRECTIONS
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim.actions import COUNTS, DIRECTIONS
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.errors import UserError
 from archsim.exit_policy import ExitPlan
 from archsim.mapping import Mapping, Route, dense_inputs, state_words, window_steps

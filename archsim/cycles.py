@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim import graph as lg
-from archsim.config import HwConfig, Sram, offchip_bits_per_cycle
+from archsim.hwconfig import HwConfig, Sram, offchip_bits_per_cycle
 from archsim.counts import ItemCounts, ceil_div, words
 from archsim.mapping import Mapping, window_steps
 from archsim.workload import Workload

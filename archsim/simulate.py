@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from archsim.analytic import analytic_schedule
-from archsim.config import HwConfig, clock_hz
+from archsim.timing.analytic import analytic_schedule
+from archsim.hwconfig import HwConfig, clock_hz
 from archsim.counts import ItemCounts, check_counts, item_counts, oracle_mask
 from archsim.energy import Activity, EnergyReport, dynamic_j, energy_report
 from archsim.errors import UserError
@@ -63,7 +63,7 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
     else:
         counts, timing = reuse.counts.for_plan(plan, wl), reuse.timing
     if hw.timing.mode == "barrier":       # one sample at a time, lockstep steps: no schedule to simulate
-        from archsim.barrier import barrier_schedule
+        from archsim.timing.barrier import barrier_schedule
         trace = barrier_schedule(hw, wl, mapping, plan, counts, oracle_mask(plan, len(mapping.order), wl.timesteps))
     elif mode == "simpy":
         # A run allocates millions of small objects and frees them all at the end: the cyclic garbage
@@ -72,7 +72,7 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
         gc.disable()
         try:
             label = f"simulating ({plan.policy}" + (f" >= {plan.threshold:g})" if plan.adaptive else f", T={plan.max_t})")
-            from archsim.hw.chip import Chip         # SimPy only where the discrete-event model runs
+            from archsim.timing.simpy.chip import Chip         # SimPy only where the discrete-event model runs
             trace = Chip(hw, mapping, wl, plan, counts, timing, progress=progress, label=label).run()
         finally:
             if was_enabled:

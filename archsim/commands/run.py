@@ -67,7 +67,7 @@ def _precheck_gpu_log(args: argparse.Namespace, hw, wl) -> None:
 
 def main(args: argparse.Namespace) -> int:
     # Imported here so `python -m archsim --help` stays fast.
-    from archsim.config import load_config
+    from archsim.hwconfig import load_config
     from archsim.report import check_out_dir, format_summary, to_json, write_outputs
     from archsim.simulate import run_simulation
     from archsim.workload import load_workload

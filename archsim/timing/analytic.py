@@ -39,12 +39,12 @@ from __future__ import annotations
 import numpy as np
 
 from archsim import graph as lg
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
-from archsim.replay import Edge, replay
+from archsim.timing.replay import Edge, replay
 from archsim.workload import Workload
 
 

@@ -21,9 +21,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig, unit_for
 from archsim.counts import ItemCounts
-from archsim.energy import unit_for
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import SimTrace
 from archsim.mapping import Mapping

@@ -19,17 +19,17 @@ import simpy
 from tqdm import tqdm
 
 from archsim import graph as lg
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts
 from archsim.cycles import CoreTiming, SimTrace, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.exit_policy import ExitPlan
-from archsim.hw.buffer import SpikeBuffer
-from archsim.hw.controller import ExitController
-from archsim.hw.core import CoreGroup
-from archsim.hw.layer import Layer, Out, Sample, Services
-from archsim.hw.offchip import OffChipChannel
-from archsim.hw.router import Mesh
-from archsim.hw.timeline import fire_at
+from archsim.timing.simpy.buffer import SpikeBuffer
+from archsim.timing.simpy.controller import ExitController
+from archsim.timing.simpy.core import CoreGroup
+from archsim.timing.simpy.layer import Layer, Out, Sample, Services
+from archsim.timing.simpy.offchip import OffChipChannel
+from archsim.timing.simpy.router import Mesh
+from archsim.timing.simpy.timeline import fire_at
 from archsim.mapping import Mapping
 from archsim.workload import Workload
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archsim.hw.core import CoreGroup
-from archsim.hw.timeline import fire_at
+from archsim.timing.simpy.core import CoreGroup
+from archsim.timing.simpy.timeline import fire_at
 
 
 @dataclass

@@ -17,7 +17,7 @@ what keeps a 10,000-image VGG16 run under a minute.
 """
 from __future__ import annotations
 
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.cycles import reserve_links
 
 # Link throughput, occupancy and the reservation rule are archsim.cycles' (cycles_per_flit,
