@@ -112,7 +112,7 @@ class SweepFile(BaseModel):
 class RunOptions(BaseModel):
     """The simulate() arguments a point sets besides the hwconfig. ``None`` means what a run without
     --exit-policy/--threshold uses (the hwconfig's explicit ``controller.policy`` / ``threshold``, else the
-    workload's calibrated ones: archsim.simulate._resolve_policy), and for ``samples`` the whole workload."""
+    workload's calibrated ones: archsim.simulate.resolve_policy), and for ``samples`` the whole workload."""
     model_config = ConfigDict(extra="forbid", frozen=True)
     exit_policy: Literal[POLICIES] | None = None
     threshold: Annotated[float, Field(strict=True, ge=0.0, le=1.0)] | None = None

@@ -24,8 +24,9 @@ from archsim.cycles import reserve_links
 # occupancy_cycles, reserve_links).
 
 
-class Mesh:
-    """Link reservations (busy-until per directed link) and flit tallies."""
+class LinkReservations:
+    """Link reservations (busy-until per directed link) and flit tallies. (The mesh's geometry is
+    archsim.mesh's; here a link is only an id.)"""
 
     def __init__(self, env, hw: HwConfig, n_links: int):
         self.env = env
