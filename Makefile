@@ -31,8 +31,8 @@ test: $(STAMP)
 # One module at a time, one worker, niced: `make mutation MODULE=archsim.energy`; every module:
 # `make mutation`. STEP=k runs every k-th mutant only (the sample tests/MUTATION.md reports; it first lets
 # mutmut regenerate the mutants, whose names are numbered per function, so the sample follows the source).
-MUTATION_MODULES := archsim.exit_policy archsim.energy archsim.cycles archsim.analytic archsim.replay archsim.counts \
-	archsim.mapping archsim.gpu.integrate snn.losses snn.neurons
+MUTATION_MODULES := archsim.exit_policy archsim.energy archsim.cycles archsim.timing.analytic archsim.timing.replay \
+	archsim.counts archsim.mapping archsim.mesh archsim.gpu.integrate snn.losses snn.neurons
 MODULE ?= $(MUTATION_MODULES)
 STEP ?= 1
 mutation: $(STAMP)

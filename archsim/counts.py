@@ -28,7 +28,7 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim import units
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.errors import UserError
 from archsim.exit_policy import ExitPlan
 from archsim.mapping import Mapping, dense_inputs, state_words, window_steps

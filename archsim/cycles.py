@@ -1,6 +1,6 @@
 """Cycles: how long each block is busy, as pure functions of the counts. Used by both timing models.
 
-The SimPy chip (archsim.hw) and the analytic schedule (archsim.analytic) differ only in how they
+The SimPy chip (archsim.timing.simpy) and the analytic schedule (archsim.timing.analytic) differ only in how they
 *schedule* work items (contention, stalls, back-pressure); what one item costs on each block is decided
 here, once, so the two cannot drift apart. No SimPy here: the analytic mode and the sweeps import this
 module without it.
@@ -43,7 +43,7 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim import units
-from archsim.config import HwConfig, Sram, offchip_bits_per_cycle
+from archsim.hwconfig import HwConfig, Sram, offchip_bits_per_cycle
 from archsim.counts import ItemCounts
 from archsim.mapping import Mapping, window_steps
 from archsim.units.base import BUSY_PHASES, CycleContext, ceil_div, words
@@ -104,7 +104,7 @@ def reserve_links(free_at: list[float], busy: list[float], link_ids, now: float,
     """A transfer on the mesh (wormhole, first come first served per link) holds every link of its route
     from a common start, the latest of ``now`` and each link's busy-until, for ``occupancy`` cycles.
     Updates ``free_at`` and ``busy`` (cycles held per link); returns the cycle the transfer ends. The
-    SimPy mesh (archsim.hw.router) and the analytic replay (archsim.replay) both reserve links with it."""
+    SimPy link reservations (archsim.timing.simpy.router) and the analytic replay (archsim.timing.replay) both reserve links with it."""
     start = now
     for j in link_ids:
         if free_at[j] > start:

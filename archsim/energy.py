@@ -29,17 +29,10 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from archsim import graph as lg
 from archsim import units
 from archsim.actions import ROLES
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig, unit_for
 from archsim.units.base import ActionRow
-
-
-def unit_for(hw: HwConfig, g: nx.DiGraph, layer: str, pricing: str) -> str:
-    """The energy-table component that prices ``layer``'s synapse or neuron events."""
-    choice = hw.units.synapse if pricing == "synapse" else hw.units.neuron
-    return choice.for_layer(layer, g.nodes[layer]["op"], lg.neuron_of(g, layer)["model"])
 
 
 def _row_pj(hw: HwConfig, row: ActionRow, component: str) -> float:

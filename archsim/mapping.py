@@ -32,7 +32,8 @@ The rules (the report prints their outcome):
    chunks of at most ``max_neurons_per_core`` neurons in [C, H, W] order, one chunk per core (Loihi's
    and SANA-FE's way). ``mapping.input: cores``: a spike-encoded input is placed like a layer, first.
 9. Cores sit in tiles (``mesh.cores_per_tile``) behind one router: packets between cores of one tile
-   cross no link. Hops are counted per direction (east = +column, north = +row).
+   cross no link. Hops are counted per direction (east = +column, north = +row). The geometry (tile
+   positions, links, XY paths, hops per direction) is archsim.mesh's.
 """
 from __future__ import annotations
 
@@ -45,12 +46,11 @@ import networkx as nx
 import numpy as np
 
 from archsim import graph as lg
-from archsim.config import HwConfig, offchip_bits_per_cycle
+from archsim.hwconfig import HwConfig, offchip_bits_per_cycle
 from archsim.connectivity import synapses_per_core
 from archsim.errors import UserError
+from archsim.mesh import Position, direction_counts, link_index, xy_path
 from archsim.workload import Workload
-
-Position = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -156,33 +156,6 @@ def _split_summary(splits: list[str]) -> str:
     if used == {"channels"}:
         return "per-channel counts"
     return "even" if used == {"even"} else "per-channel counts where present, else even"
-
-
-# ----------------------------------------------------------------------------------------------------
-# mesh geometry
-# ----------------------------------------------------------------------------------------------------
-def xy_path(a: Position, b: Position) -> list[tuple[Position, Position]]:
-    """Links of the XY (column first, then row) route from a to b."""
-    links, (r, c) = [], a
-    while c != b[1]:
-        nc = c + (1 if b[1] > c else -1)
-        links.append(((r, c), (r, nc)))
-        c = nc
-    while r != b[0]:
-        nr = r + (1 if b[0] > r else -1)
-        links.append(((r, c), (nr, c)))
-        r = nr
-    return links
-
-
-def _link_index(rows: int, cols: int) -> tuple[list, dict]:
-    links = []
-    for r in range(rows):
-        for c in range(cols):
-            for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-                if 0 <= r + dr < rows and 0 <= c + dc < cols:
-                    links.append(((r, c), (r + dr, c + dc)))
-    return links, {link: i for i, link in enumerate(links)}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -369,12 +342,6 @@ def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, neurons_per_core: tuple
     return shares, "channels"
 
 
-def _direction_counts(a: Position, b: Position) -> np.ndarray:
-    """Hops of the XY route a -> b per direction (DIRECTIONS order: east, west, north, south)."""
-    dc, dr = b[1] - a[1], b[0] - a[0]
-    return np.array([max(dc, 0), max(-dc, 0), max(dr, 0), max(-dr, 0)], dtype=np.int64)
-
-
 def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions, links, link_id,
            multicast: bool) -> Route:
     """Rule 7 for edge src -> dst: which cores each source neuron's spike must reach, and the packets,
@@ -412,11 +379,11 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions, l
             for link in path:
                 uses[link_id[link]] = uses.get(link_id[link], 0) + 1
             if not multicast:
-                pat_dirs[pi] += _direction_counts(a, b)
+                pat_dirs[pi] += direction_counts(a, b)
         if multicast:
             uses = {j: 1 for j in uses}
             for j in uses:
-                pat_dirs[pi] += _direction_counts(*links[j])
+                pat_dirs[pi] += direction_counts(*links[j])
             pat_packets[pi] = 1.0 if row[1:].any() else 0.0
         else:
             pat_packets[pi] = float(row[1:].sum())
@@ -524,7 +491,7 @@ def map_network(hw: HwConfig, wl: Workload) -> Mapping:
             layers[n] = LayerPlacement(n, int(g.nodes[n]["index"]), gi, cores, ch, per_core, wbits[n], pots[n],
                                        float(spill), how, per_neurons, "neurons" if by_neurons else "channels")
 
-    links, link_id = _link_index(hw.mesh.rows, hw.mesh.cols)
+    links, link_id = link_index(hw.mesh.rows, hw.mesh.cols)
     routes = {}
     for u, v in g.edges:
         if u not in layers:

@@ -6,15 +6,13 @@ design with a fixed T (the workload's T) when the policy is adaptive, to state w
 """
 from __future__ import annotations
 
-import gc
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from archsim.analytic import analytic_schedule
-from archsim.config import HwConfig, clock_hz
+from archsim.hwconfig import HwConfig, clock_hz
 from archsim.counts import ItemCounts, check_counts, item_counts, oracle_mask
 from archsim.energy import Activity, EnergyReport, dynamic_j, energy_report
 from archsim.errors import UserError
@@ -22,6 +20,7 @@ from archsim.exit_policy import ExitPlan, accuracy, plan_exits
 from archsim.cycles import CoreTiming, SimTrace, core_timing
 from archsim.mapping import Mapping, map_network
 from archsim.units import memories
+from archsim.timing import backend_name, schedule
 from archsim.workload import Workload
 
 from archsim.choices import MODES  # noqa: E402 - the one list of mode names
@@ -67,24 +66,7 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
         timing = core_timing(hw, mapping, counts, wl)
     else:
         counts, timing = reuse.counts.for_plan(plan, wl), reuse.timing
-    if hw.timing.mode == "barrier":       # one sample at a time, lockstep steps: no schedule to simulate
-        from archsim.barrier import barrier_schedule
-        trace = barrier_schedule(hw, wl, mapping, plan, counts, oracle_mask(plan, len(mapping.order), wl.timesteps))
-    elif mode == "simpy":
-        # A run allocates millions of small objects and frees them all at the end: the cyclic garbage
-        # collector would only rescan them (about a sixth of the run's time).
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            label = f"simulating ({plan.policy}" + (f" >= {plan.threshold:g})" if plan.adaptive else f", T={plan.max_t})")
-            from archsim.hw.chip import Chip         # SimPy only where the discrete-event model runs
-            trace = Chip(hw, mapping, wl, plan, counts, timing, progress=progress, label=label).run()
-        finally:
-            if was_enabled:
-                gc.enable()
-    else:
-        trace = analytic_schedule(hw, mapping, wl, plan, counts, timing,
-                                  oracle_mask(plan, len(mapping.order), wl.timesteps))
+    trace = schedule(backend_name(hw, mode), hw, wl, mapping, plan, counts, timing, progress=progress)
     totals = counts.totals(trace.executed)
     seconds = trace.makespan / clock_hz(hw)
     energy = energy_report(hw, wl.graph, mapping.order, counts.per_layer(trace.executed),
@@ -120,7 +102,7 @@ def banks_in_use(hw: HwConfig, mapping: Mapping) -> dict[str, np.ndarray]:
     return out
 
 
-def _resolve_policy(hw, wl, exit_policy, threshold, timesteps) -> tuple[str, float | None, dict]:
+def resolve_policy(hw, wl, exit_policy, threshold, timesteps) -> tuple[str, float | None, dict]:
     """The exit policy and threshold of a run, and where each came from. First that says, wins:
     the command line (or a sweep's ``exit.*``), an explicit hwconfig ``controller.policy`` /
     ``controller.threshold``, what the workload records it was calibrated with (``meta.exit_policy`` /
@@ -166,7 +148,7 @@ def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None
     same placement: the placement follows the workload's mean spike counts, so it may differ."""
     if mode not in MODES:
         raise UserError("command line", "--mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
-    policy, thr, sources = _resolve_policy(hw, wl, exit_policy, threshold, timesteps)
+    policy, thr, sources = resolve_policy(hw, wl, exit_policy, threshold, timesteps)
     plan = plan_exits(wl, policy, thr, timesteps, source="command line")
     mapping = mapping or map_network(hw, wl)
     run = _execute(hw, wl, mapping, plan, mode, progress)

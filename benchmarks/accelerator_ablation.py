@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archsim.config import config_from_dict, read_yaml  # noqa: E402
+from archsim.hwconfig import config_from_dict  # noqa: E402
+from archsim.inputs import read_yaml  # noqa: E402
 from archsim.simulate import run_simulation  # noqa: E402
 from archsim.workload import load_workload  # noqa: E402
 

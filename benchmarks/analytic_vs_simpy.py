@@ -5,7 +5,7 @@
         --samples 2000 --out results/analytic_vs_simpy.json
 
 Both modes share the counts, the cycles per item and the exit/speculation semantics; the analytic one
-measures contention on a first-come-first-served replay of 256 samples (archsim.analytic, archsim.replay),
+measures contention on a first-come-first-served replay of 256 samples (archsim.timing.analytic, archsim.timing.replay),
 scales the other samples by it, and has no back-pressure.
 So each workload runs twice on hwconfigs/default.yaml: as shipped, and with spike buffers large enough
 (1 MiB per core) that they never fill, where the two should agree within 5 % on FPS and energy.

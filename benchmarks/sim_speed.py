@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from archsim import graph as lg  # noqa: E402
-from archsim.config import load_config  # noqa: E402
+from archsim.hwconfig import load_config  # noqa: E402
 from archsim.simulate import run_simulation  # noqa: E402
 from archsim.synthetic import synthetic_workload  # noqa: E402
 from archsim.workload import Workload, load_workload  # noqa: E402

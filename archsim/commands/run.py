@@ -56,10 +56,10 @@ def _precheck_gpu_log(args: argparse.Namespace, hw, wl) -> None:
     """Read the GPU log and hold what it records against what this run will simulate, before simulating."""
     from archsim.gpu.compare import check_like_for_like
     from archsim.gpu.formats import read_power_log
-    from archsim.simulate import _resolve_policy
+    from archsim.simulate import resolve_policy
 
     log = read_power_log(args.compare_gpu)
-    policy, threshold, _ = _resolve_policy(hw, wl, args.exit_policy, args.threshold, args.timesteps)
+    policy, threshold, _ = resolve_policy(hw, wl, args.exit_policy, args.threshold, args.timesteps)
     planned = {"images": wl.n_samples, "exit_policy": policy, "threshold": threshold,
                "workload": {"arch": wl.meta.get("arch"), "dataset": wl.meta.get("dataset")}}
     check_like_for_like(planned, log.bench or {}, None, str(log.path), args.allow_mismatch)
@@ -67,7 +67,7 @@ def _precheck_gpu_log(args: argparse.Namespace, hw, wl) -> None:
 
 def main(args: argparse.Namespace) -> int:
     # Imported here so `python -m archsim --help` stays fast.
-    from archsim.config import load_config
+    from archsim.hwconfig import load_config
     from archsim.report import check_out_dir, format_summary, to_json, write_outputs
     from archsim.simulate import run_simulation
     from archsim.workload import load_workload

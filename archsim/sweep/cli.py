@@ -143,7 +143,7 @@ def _check_objectives(source, plan, probe: dict | None) -> None:
     """Each objective must name a metric (or an expression over metrics) of a real result row."""
     import pandas as pd
 
-    from archsim.config import did_you_mean
+    from archsim.inputs import did_you_mean
     from archsim.sweep.pareto import with_columns
 
     if probe is None:

@@ -6,7 +6,7 @@ four run options that are not hardware (``exit.policy``, ``exit.threshold``, ``s
 Exactly one of ``grid``, ``list`` or ``random`` says how points are drawn; ``fixed`` applies to all.
 
 Why everything is checked here, on the client, before any cluster starts: every point's hwconfig is
-built and validated by ``archsim.config.config_from_dict``, so a typo in a path or a value of the wrong
+built and validated by ``archsim.hwconfig.config_from_dict``, so a typo in a path or a value of the wrong
 type is one ``UserError`` naming the sweep-file entry, never a task that fails an hour into a sweep.
 The validated ``HwConfig`` objects are what the workers receive, so workers need neither the hwconfig
 files nor the sweep file.
@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from archsim.choices import MODES, POLICIES
-from archsim.config import did_you_mean
+from archsim.inputs import did_you_mean, dotted, read_yaml
 from archsim.errors import UserError
 
 # Run options a sweep may vary that are arguments of simulate(), not hwconfig fields.
@@ -112,7 +112,7 @@ class SweepFile(BaseModel):
 class RunOptions(BaseModel):
     """The simulate() arguments a point sets besides the hwconfig. ``None`` means what a run without
     --exit-policy/--threshold uses (the hwconfig's explicit ``controller.policy`` / ``threshold``, else the
-    workload's calibrated ones: archsim.simulate._resolve_policy), and for ``samples`` the whole workload."""
+    workload's calibrated ones: archsim.simulate.resolve_policy), and for ``samples`` the whole workload."""
     model_config = ConfigDict(extra="forbid", frozen=True)
     exit_policy: Literal[POLICIES] | None = None
     threshold: Annotated[float, Field(strict=True, ge=0.0, le=1.0)] | None = None
@@ -127,7 +127,7 @@ class Point:
     index: int
     workload: str
     params: dict[str, Any]
-    hw: Any  # archsim.config.HwConfig
+    hw: Any  # archsim.hwconfig.HwConfig
     options: RunOptions
     hash: str
 
@@ -184,8 +184,6 @@ class SweepPlan:
 
 def load_sweep(path: str | Path) -> SweepPlan:
     """Read, validate and expand a sweep file. Raises UserError naming the entry; starts nothing."""
-    from archsim.config import read_yaml  # the simulator's one YAML reader (UserError on bad YAML)
-
     src = Path(path)
     raw = read_yaml(src)
     if not isinstance(raw, dict):
@@ -203,23 +201,16 @@ def load_sweep(path: str | Path) -> SweepPlan:
 
 
 def _loc(loc) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in ("choices", "range"):
-            continue  # the tag of a union member, not a place in the file
-        else:
-            out += ("." if out else "") + str(part)
-    return out.replace("list_", "list")
+    # "choices" / "range": the tag of a union member, not a place in the file
+    return dotted(loc, skip=("choices", "range"), top="").replace("list_", "list")
 
 
 class _Planner:
     """Resolves paths, validates every value, and generates the points. One-shot helper for load_sweep."""
 
     def __init__(self, src: Path, spec: SweepFile):
-        from archsim.config import config_from_dict, read_yaml
-        self.config_from_dict, self.read_yaml = config_from_dict, read_yaml
+        from archsim.hwconfig import config_from_dict
+        self.config_from_dict = config_from_dict
         self.src, self.spec, self.where = src, spec, str(src)
         self.loaded: dict[str, Any] = {}  # workloads, loaded by plan() before any point is built
         self.base_path = (src.parent / spec.base).resolve()

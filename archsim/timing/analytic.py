@@ -9,7 +9,7 @@ For big sweeps. Differences from the SimPy run, by design:
   over all samples);
 - the waiting that the other images in flight cause on the core groups is measured, not estimated:
   ``REPLAY_IMAGES`` samples spread evenly over the workload are replayed one after another, each core
-  group serving their items first come first served as the SimPy chip does (archsim.replay); their
+  group serving their items first come first served as the SimPy chip does (archsim.timing.replay); their
   latencies are the replayed ones, and every other sample's contention-free latency is stretched by the
   replayed samples' total latency over their contention-free total. When every sample is replayed
   (workloads of up to ``REPLAY_IMAGES`` samples), admissions, exits and makespan are the replay's;
@@ -39,16 +39,16 @@ from __future__ import annotations
 import numpy as np
 
 from archsim import graph as lg
-from archsim.config import HwConfig
-from archsim.counts import ItemCounts
+from archsim.hwconfig import HwConfig
+from archsim.counts import ItemCounts, oracle_mask
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
-from archsim.replay import Edge, replay
+from archsim.timing.replay import Edge, replay
 from archsim.workload import Workload
 
 
-REPLAY_IMAGES = 256      # images replayed first come first served to measure how long they wait (archsim.replay)
+REPLAY_IMAGES = 256      # images replayed first come first served to measure how long they wait (archsim.timing.replay)
 
 
 def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPlan, counts: ItemCounts,
@@ -144,3 +144,10 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
                     group_busy=group_busy, layer_stall=np.zeros(len(order)), link_busy=link_busy,
                     offchip_busy=offchip_busy, controller_busy=controller_busy, decisions=decisions,
                     spikes_sent=None, spikes_received=None, spikes_dropped=None)   # not tracked
+
+
+def schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, counts: ItemCounts, timing: CoreTiming,
+             *, progress: bool = False) -> SimTrace:
+    """The timing-backend entry (archsim.timing): the analytic schedule, starting from the oracle's items.
+    ``progress``: unused (no progress bar; the analytic mode takes seconds)."""
+    return analytic_schedule(hw, mapping, wl, plan, counts, timing, oracle_mask(plan, len(mapping.order), wl.timesteps))

@@ -22,11 +22,10 @@ import networkx as nx
 import numpy as np
 
 from archsim import units
-from archsim.config import HwConfig
-from archsim.counts import ItemCounts
-from archsim.energy import unit_for
+from archsim.hwconfig import HwConfig, unit_for
+from archsim.counts import ItemCounts, oracle_mask
 from archsim.exit_policy import ExitPlan
-from archsim.cycles import SimTrace
+from archsim.cycles import CoreTiming, SimTrace
 from archsim.mapping import Mapping
 from archsim.units.base import BARRIER_PHASES
 from archsim.workload import Workload
@@ -95,3 +94,10 @@ def barrier_schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPla
                     group_busy=busy, layer_stall=np.zeros(len(order)), link_busy=np.zeros(len(mapping.links)),
                     offchip_busy=0.0, controller_busy=0.0, decisions=decisions,
                     spikes_sent=None, spikes_received=None, spikes_dropped=None)
+
+
+def schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, counts: ItemCounts, timing: CoreTiming,
+             *, progress: bool = False) -> SimTrace:
+    """The timing-backend entry (archsim.timing): every sample stops at its exit (no speculation on a
+    barrier chip). ``timing`` and ``progress``: unused (steps are timed by the table's latencies)."""
+    return barrier_schedule(hw, wl, mapping, plan, counts, oracle_mask(plan, len(mapping.order), wl.timesteps))

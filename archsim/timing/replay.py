@@ -1,14 +1,14 @@
 """A replay of a few hundred images' work items as the SimPy chip serves them, without SimPy.
 
 Why: the analytic mode must know how long images wait for each other on the shared blocks. No closed
-formula we tried got within 5 % of the SimPy model on every workload (archsim.analytic's docstring lists
+formula we tried got within 5 % of the SimPy model on every workload (archsim.timing.analytic's docstring lists
 them): the waiting depends on how the images in flight fall into step with each other. So the analytic
 mode replays a spread-out sample of the images and scales the rest by the waiting measured there.
 
 The replay is a minimal event loop: one heap of item requests, item completions and image exits, a
 first-come-first-served queue per core group, and busy-until reservations for the mesh links, the
 off-chip channel and the exit controller (archsim.cycles.reserve_links for the links, as the SimPy
-mesh; the busy-until rule of archsim.hw.offchip and .controller for the other two).
+mesh; the busy-until rule of archsim.timing.simpy.offchip and .controller for the other two).
 It has no processes, buffers or per-spike bookkeeping, but it is still an event loop: an analytic run with
 every sample replayed took 2.2 s against SimPy's 2.9 s on 10,000 small_c10 images, hence the sample.
 
@@ -97,7 +97,7 @@ def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: li
             heapq.heappush(events, (ready[i][v][t], next(order), REQUEST, i, v, t))
 
     def send(now: float, links: list[int], occupancy: int, hops: int) -> float:
-        """Reserve a transfer's links from now (as archsim.hw.router.Mesh.send); when its spikes arrive."""
+        """Reserve a transfer's links from now (as archsim.timing.simpy.router.LinkReservations.send); when its spikes arrive."""
         if not links:
             return now
         if not occupancy:

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:   # types only: archsim.config imports the registry
-    from archsim.config import HwConfig
-    from archsim.mapping import LayerPlacement, Route
+from archsim.mesh import DIRECTIONS  # noqa: F401  (+col, -col, +row, -row: the mesh geometry owns them)
 
-DIRECTIONS = ("east", "west", "north", "south")   # +col, -col, +row, -row on the mesh
+if TYPE_CHECKING:   # types only: archsim.hwconfig imports the registry
+    from archsim.hwconfig import HwConfig
+    from archsim.mapping import LayerPlacement, Route
 
 # Static-power scopes, in the order energy.py sums them: ``core`` one instance per core, switched off with
 # an unused core; ``router`` one per core, always on; ``sram`` per KiB of the core memory of that name
@@ -43,7 +43,7 @@ SCOPES = ("core", "router", "sram", "link", "chip", "dram")
 PER_CORE_SCOPES = ("core", "router", "sram")      # what a core holds: the report splits it over layers
 
 BUSY_PHASES = ("compute", "update", "channel")    # see archsim.cycles: integrate, fire; the off-chip channel
-BARRIER_PHASES = ("neuron", "message")             # see archsim.barrier: SANA-FE's two per-core phases
+BARRIER_PHASES = ("neuron", "message")             # see archsim.timing.barrier: SANA-FE's two per-core phases
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from archsim.config import load_config
+    from archsim.hwconfig import load_config
     from archsim.report import check_out_dir
     from archsim.validate.compare import format_table, input_spikes, load_input_spikes, validate
     from archsim.validate.network import load_network

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from archsim import graph as lg
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.errors import UserError
 from archsim.mapping import map_network
 from archsim.simulate import run_simulation

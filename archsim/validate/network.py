@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 
 from archsim import graph as lg
-from archsim.config import read_yaml
+from archsim.inputs import read_yaml
 from archsim.errors import UserError
 
 OPS = ("conv", "linear")

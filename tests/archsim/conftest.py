@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archsim.config import config_from_dict
+from archsim.hwconfig import config_from_dict
 from archsim.synthetic import tiny_graph
 from archsim.workload import Workload
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from archsim.config import load_energy_table, REQUIRED_ACTIONS, config_from_dict, load_config, read_yaml
+from archsim.hwconfig import load_energy_table, REQUIRED_ACTIONS, config_from_dict, load_config
+from archsim.inputs import read_yaml
 from archsim.errors import UserError
 
 from .conftest import ROOT, TINY_RAW, make_hw, set_dotted
@@ -100,7 +101,7 @@ def test_sweep_style_override_round_trip():
 def test_dram_table_cites_every_number():
     """hwconfigs/energy/dram.yaml: every standard prices reads, writes, activations and background, and each
     number says where it comes from."""
-    from archsim.config import DramTable
+    from archsim.hwconfig import DramTable
     path = ROOT / "hwconfigs" / "energy" / "dram.yaml"
     table = DramTable.model_validate(yaml.safe_load(path.read_text()))
     assert {"ddr3_1600", "ddr4_2400", "lpddr4_3200", "hbm2"} <= set(table.standards)

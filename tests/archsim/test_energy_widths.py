@@ -1,7 +1,7 @@
 """energy = counts x table + static power x time, over every port and flit width, every energy table
 (45 nm, 28 nm and a custom one written here with a price for every action, distinct read and write prices,
 per-direction hops and non-zero link leakage), and off-chip accesses of other widths than the ports
-(issue 21). The prices are read from the YAML files here, never through archsim.energy or archsim.config's
+(issue 21). The prices are read from the YAML files here, never through archsim.energy or archsim.hwconfig's
 price helpers."""
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from archsim import graph as lg
-from archsim.config import load_config
+from archsim.hwconfig import load_config
 from archsim.connectivity import synapses_per_core
 from archsim.errors import UserError
 from archsim.simulate import run_simulation
@@ -141,7 +141,7 @@ def test_neuron_chunks_reach_only_the_cores_holding_targets():
     raw = copy.deepcopy(hw.model_dump(mode="json"))
     raw["mapping"]["max_neurons_per_core"] = 16
     raw["energy_table"] = str(ROOT / "hwconfigs" / "energy" / "loihi.yaml")
-    from archsim.config import config_from_dict
+    from archsim.hwconfig import config_from_dict
     hw16 = config_from_dict(raw, "loihi16.yaml", ROOT / "hwconfigs")
     res = run_simulation(hw16, wl, exit_policy="fixed", baseline=False)
     assert res.mapping.layers["c"].neurons_per_core == (16, 16, 16, 16)

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from archsim.counts import apportion
 from archsim.errors import UserError
-from archsim.mapping import map_network, split_channels, xy_path
+from archsim.mapping import map_network, split_channels
+from archsim.mesh import xy_path
 
 from .conftest import make_hw, make_workload
 

@@ -114,7 +114,7 @@ def test_missing_counts_cost_nothing():
     assert rep.role_j["synapse"] == pytest.approx(2 * 0.25e-12) and rep.static_j == 0.0
 
 
-# ---- archsim.cycles and archsim.analytic ------------------------------------------------------------------
+# ---- archsim.cycles and archsim.timing.analytic -----------------------------------------------------------
 
 def test_cycle_helpers_by_hand():
     from archsim.cycles import bank_cycles, image_load_cycles, transfer_cycles, ttfs_lead, with_latency

@@ -164,8 +164,8 @@ def test_cycles_cover_the_busiest_cores_work(wl_spec, hw_over, mode):
 @SETTINGS
 @given(workloads(), hardware, st.sampled_from(["speculate", "wait"]), st.integers(1, 3))
 def test_analytic_replays_simpy_exactly_when_buffers_never_fill(wl_spec, hw_over, controller, in_flight):
-    """With every sample replayed (archsim.analytic.REPLAY_IMAGES >= samples) and spike buffers too big to
-    fill, the analytic mode's replay (archsim.replay) serves cores, links, the off-chip channel and the
+    """With every sample replayed (archsim.timing.analytic.REPLAY_IMAGES >= samples) and spike buffers too big to
+    fill, the analytic mode's replay (archsim.timing.replay) serves cores, links, the off-chip channel and the
     controller as the SimPy chip does: the same admissions, exits, items run and makespan."""
     hw = make_hw(**{**hw_over, "core.spike_buffer.size_kib": 64, "controller.mode": controller,
                     "pipeline.images_in_flight": in_flight})

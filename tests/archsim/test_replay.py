@@ -1,4 +1,4 @@
-"""archsim.replay on hand-made schedules: each shared block makes images (or transfers) wait in turn.
+"""archsim.timing.replay on hand-made schedules: each shared block makes images (or transfers) wait in turn.
 
 The replay is what the analytic mode measures contention with; test_properties.py checks it against the
 SimPy chip on random tiny workloads, these cases pin each shared block by hand.
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from archsim.replay import Edge, replay
+from archsim.timing.replay import Edge, replay
 
 
 def cycles(*per_layer, images=1):

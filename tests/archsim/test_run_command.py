@@ -211,7 +211,7 @@ def test_omitted_controller_policy_means_from_workload():
     hw = make_hw()
     raw = hw.model_dump(mode="json")
     del raw["controller"]["policy"], raw["controller"]["threshold"]
-    from archsim.config import config_from_dict
+    from archsim.hwconfig import config_from_dict
     hw2 = config_from_dict(raw, "omitted.yaml", ROOT / "hwconfigs")
     assert hw2.controller.policy == "from_workload" and hw2.controller.threshold == "from_workload"
 

@@ -40,7 +40,7 @@ import math
 import numpy as np
 import pytest
 
-from archsim import analytic
+from archsim.timing import analytic
 from archsim.simulate import run_simulation
 
 from .conftest import make_hw, make_workload
@@ -129,7 +129,7 @@ PIPE_FINISH = [2096, 2664]
 @pytest.mark.parametrize("mode", ["simpy", "analytic"])
 def test_two_images_pipeline_across_layers_by_hand(mode):
     """Both modes serve the items in the order above: the analytic one replays them first come first
-    served (archsim.replay) when every image is replayed."""
+    served (archsim.timing.replay) when every image is replayed."""
     wl = make_workload(conv1=[[10, 20]] * 2, conv2=[[3, 4]] * 2)
     res = run_simulation(hw_with(**{"pipeline.images_in_flight": 2}), wl, mode=mode, exit_policy="fixed",
                          baseline=False)
@@ -142,7 +142,7 @@ def test_two_images_pipeline_across_layers_by_hand(mode):
 
 
 def test_analytic_scales_the_images_it_does_not_replay_by_the_replayed_waiting(monkeypatch):
-    """Four images like the two above, only two replayed (archsim.analytic.REPLAY_IMAGES = 2): images 0 and
+    """Four images like the two above, only two replayed (archsim.timing.analytic.REPLAY_IMAGES = 2): images 0 and
     3, spread over the workload, replay as the pair above (latencies 2096 and 2664 cycles); each image's
     contention-free latency is 1517 (conv1 22 -> 601 -> 795; conv2 612 -> 930, max(930, 816) -> 1498; fc
     934 -> 946, 1503 -> 1517), so images 1 and 2 are stretched by (2096 + 2664) / (2 x 1517) to 2380.
@@ -173,7 +173,7 @@ def test_back_pressure_stall_cycles_by_hand():
     assert res.summary["stall_cycles"] == 655
     assert res.trace.finish.tolist() == [2058]
     assert res.trace.group_busy.tolist() == [579 + 194 + 655, 818 + 568, 12 + 14]   # a stall holds the cores
-    # the analytic mode models no back-pressure (archsim.analytic's docstring): conv2 t1 starts when conv2
+    # the analytic mode models no back-pressure (archsim.timing.analytic's docstring): conv2 t1 starts when conv2
     # t0 ends, 1450 -> 2018, fc t1 2023 -> 2037
     ana = run_simulation(hw, wl, mode="analytic", exit_policy="fixed", baseline=False)
     assert ana.summary["stall_cycles"] == 0 and ana.trace.finish.tolist() == [2037]
@@ -209,7 +209,7 @@ def test_exit_controller_speculate_by_hand(mode):
     assert s["speculation"]["wasted_synaptic_ops"] == 250
     assert res.trace.decisions == 2
     # The run ends after the image has left: the wasted conv2 t2 finishes (1692) and its spikes are
-    # delivered (1692 + 6 = 1698); the analytic mode's replay (archsim.replay) ends there too.
+    # delivered (1692 + 6 = 1698); the analytic mode's replay (archsim.timing.replay) ends there too.
     assert s["cycles"] == 1698
     assert res.trace.group_busy.tolist() == [967, 1080, 26]
 

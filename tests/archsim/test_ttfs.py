@@ -54,7 +54,7 @@ def test_ttfs_layers_overlap():
 
 
 def test_ttfs_analytic_replay_equals_simpy():
-    """Three TTFS images, two in flight: the analytic mode's replay (archsim.replay) lets a consumer start
+    """Three TTFS images, two in flight: the analytic mode's replay (archsim.timing.replay) lets a consumer start
     its producer's lead after the producer started, as the SimPy chip does."""
     one = ttfs_workload()
     wl = Workload(one.graph, np.repeat(one.spikes, 3, axis=0) * np.array([1, 2, 3])[:, None, None],

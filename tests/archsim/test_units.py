@@ -3,7 +3,7 @@
 The energy table here is test_energy_widths' custom one (a distinct price for every action, leakage
 everywhere, axon units included) plus a dendrite accumulator (archsim/units/dendrite.py, present because
 the table prices it) and a conv synapse unit the hwconfig names for conv layers. Prices are read from the
-table written here, never through archsim.energy or archsim.config's price helpers.
+table written here, never through archsim.energy or archsim.hwconfig's price helpers.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archsim import units
-from archsim.barrier import layer_core_ns
-from archsim.config import config_from_dict
+from archsim.timing.barrier import layer_core_ns
+from archsim.hwconfig import config_from_dict
 from archsim.energy import dynamic_j
 from archsim.errors import UserError
 from archsim.report import static_per_layer

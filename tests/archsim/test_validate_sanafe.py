@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from archsim.config import load_config
+from archsim.hwconfig import load_config
 from archsim.validate.compare import input_spikes, validate
 from archsim.validate.network import load_network
 

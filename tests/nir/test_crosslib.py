@@ -16,7 +16,7 @@ import torch
 nir = pytest.importorskip("nir")
 pytest.importorskip("nirtorch")
 
-from archsim.config import load_config  # noqa: E402
+from archsim.hwconfig import load_config  # noqa: E402
 from archsim.errors import run_cli  # noqa: E402
 from archsim.simulate import run_simulation  # noqa: E402
 from archsim.workload import load_workload  # noqa: E402

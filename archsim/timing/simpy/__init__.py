@@ -12,7 +12,8 @@ spike buffers, the layer/timestep wavefront, image pipelining and the hardware f
   offchip.py     the off-chip channel, first come first served
   controller.py  the early-exit controller, first come first served
   timeline.py    one helper: fire an existing event some cycles from now
-  chip.py        assembles the blocks, streams the images through, returns the trace
+  chip.py        assembles the blocks, streams the images through, returns the trace; ``schedule``,
+                 this backend's entry (archsim.timing)
 
 What is a SimPy object and what is not, and why: the image slots are a ``simpy.Resource``; every
 process step waits on ``simpy`` events. Blocks whose service time is known when they are asked (links,
@@ -24,3 +25,4 @@ private to a core that runs one item at a time. Measured on the VGG16 workload: 
 controller and ``simpy.Container`` spike buffers the model ran about 28,000 items per CPU-second; as
 built here, about 85,000 (a 10,000-image run is ~470,000 items, plus its fixed-T baseline).
 """
+from archsim.timing.simpy.chip import schedule  # noqa: F401 - the backend's entry (archsim.timing.BACKENDS)

@@ -2,7 +2,7 @@
 
 Images enter in order while fewer than ``pipeline.images_in_flight`` are on chip (each needs its own
 membrane potentials); the image DMA loads each over the off-chip channel. Every placed layer of an
-admitted image is a process (archsim.hw.layer.Layer.run) that walks the timesteps; (l, t) waits for
+admitted image is a process (archsim.timing.simpy.layer.Layer.run) that walks the timesteps; (l, t) waits for
 (l-1, t) through the spikes delivered to it and for (l, t-1) by walking in order, so layers on different
 cores form a wavefront and consecutive images overlap. An image leaves when the controller stops it (or
 after its last timestep), freeing its slot for the next image. FPS = images / makespan.
@@ -12,6 +12,7 @@ the scheduled delivery of its spikes; no event per spike, link or bank.
 """
 from __future__ import annotations
 
+import gc
 import sys
 
 import numpy as np
@@ -19,17 +20,17 @@ import simpy
 from tqdm import tqdm
 
 from archsim import graph as lg
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts
 from archsim.cycles import CoreTiming, SimTrace, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.exit_policy import ExitPlan
-from archsim.hw.buffer import SpikeBuffer
-from archsim.hw.controller import ExitController
-from archsim.hw.core import CoreGroup
-from archsim.hw.layer import Layer, Out, Sample, Services
-from archsim.hw.offchip import OffChipChannel
-from archsim.hw.router import Mesh
-from archsim.hw.timeline import fire_at
+from archsim.timing.simpy.buffer import SpikeBuffer
+from archsim.timing.simpy.controller import ExitController
+from archsim.timing.simpy.core import CoreGroup
+from archsim.timing.simpy.layer import Layer, Out, Sample, Services
+from archsim.timing.simpy.offchip import OffChipChannel
+from archsim.timing.simpy.router import LinkReservations
+from archsim.timing.simpy.timeline import fire_at
 from archsim.mapping import Mapping
 from archsim.workload import Workload
 
@@ -48,13 +49,13 @@ class Chip:
         self.speculate = speculate
         useful_first = hw.controller.arbitration == "useful_first"
         self.groups = [CoreGroup(env, g.index, g.cores, useful_first) for g in mapping.groups]
-        self.mesh = Mesh(env, hw, len(mapping.links))
+        self.links = LinkReservations(env, hw, len(mapping.links))
         self.offchip = OffChipChannel(env)
         self.controller = ExitController(env, hw.controller.decision_cycles)
         self.slots = simpy.Resource(env, capacity=hw.pipeline.images_in_flight)
         self.image_cycles = image_load_cycles(hw, wl)
         self.exited = [False] * n                  # per sample, shared with the spike buffers
-        sv = Services(env, self.mesh, self.offchip, self.controller, self.retire, speculate,
+        sv = Services(env, self.links, self.offchip, self.controller, self.retire, speculate,
                       plan.adaptive and not speculate, plan.adaptive, plan.max_t)
 
         g = wl.graph
@@ -146,7 +147,22 @@ class Chip:
             executed=executed, admit=self.admit, finish=self.finish, makespan=float(self.env.now),
             group_busy=np.array([grp.busy for grp in self.groups]),
             layer_stall=np.array([lay.stall for lay in self.layers]),
-            link_busy=np.array(self.mesh.busy), offchip_busy=self.offchip.busy,
+            link_busy=np.array(self.links.busy), offchip_busy=self.offchip.busy,
             controller_busy=self.controller.busy, decisions=self.controller.decisions,
             spikes_sent=sum(b.sent for b in self.buffers), spikes_received=sum(b.received for b in self.buffers),
             spikes_dropped=sum(b.dropped for b in self.buffers))
+
+
+def schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, counts: ItemCounts, timing: CoreTiming,
+             *, progress: bool = False) -> SimTrace:
+    """The timing-backend entry (archsim.timing): build the chip for this plan and run it once."""
+    # A run allocates millions of small objects and frees them all at the end: the cyclic garbage
+    # collector would only rescan them (about a sixth of the run's time).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        label = f"simulating ({plan.policy}" + (f" >= {plan.threshold:g})" if plan.adaptive else f", T={plan.max_t})")
+        return Chip(hw, mapping, wl, plan, counts, timing, progress=progress, label=label).run()
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -3,7 +3,7 @@ work behind useful work.
 
 An item (sample n, layer l, timestep t) runs on all cores of l at once, so the group is a lock of
 capacity 1 (how long an item holds it is archsim.cycles.core_timing's; the process that takes it is
-archsim.hw.layer's). ``arbitration`` (hwconfig ``controller.arbitration``): ``fifo`` serves requests in
+archsim.timing.simpy.layer's). ``arbitration`` (hwconfig ``controller.arbitration``): ``fifo`` serves requests in
 arrival order; ``useful_first`` serves waiting items by how far they run ahead of the exit controller's
 decisions on their sample (0: confirmed work, which is never wasted; then 1, 2, ... timesteps of
 speculation), arrival order among equals, so a new image's first timestep beats the last image's

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archsim.hw.core import CoreGroup
-from archsim.hw.timeline import fire_at
+from archsim.timing.simpy.core import CoreGroup
+from archsim.timing.simpy.timeline import fire_at
 
 
 @dataclass
 class Services:
     """The blocks and rules every layer shares (built once by the chip)."""
     env: object
-    mesh: object
+    links: object               # LinkReservations: the mesh's links
     offchip: object
     controller: object
     retire: object               # callable(Sample): the sample leaves the chip
@@ -76,14 +76,14 @@ class Layer:
     def send(self, s: Sample, t: int) -> None:
         """The spikes of item (s, t) travel to the consumers; each consumer's delivery event fires when
         they have arrived."""
-        env, mesh = self.sv.env, self.sv.mesh
+        env, links = self.sv.env, self.sv.links
         for out in self.outs:
-            delay = mesh.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
+            delay = links.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
             fire_at(env, s.delivered[out.e][t], delay)
 
     def emit(self, s: Sample, t: int, start: float):
         """TTFS: spikes flow during the window; consumers may start ``lead`` cycles after this start."""
-        env, mesh = self.sv.env, self.sv.mesh
+        env, links = self.sv.env, self.sv.links
         waits = self.reserve(s.n, t)
         if waits:
             t0 = env.now
@@ -91,7 +91,7 @@ class Layer:
                 yield ev
             self.stall += env.now - t0
         for out in self.outs:
-            delay = mesh.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
+            delay = links.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
             lead = out.lead[s.n] - (env.now - start)
             fire_at(env, s.delivered[out.e][t], max(lead, 0.0) + delay)
 

@@ -17,15 +17,16 @@ what keeps a 10,000-image VGG16 run under a minute.
 """
 from __future__ import annotations
 
-from archsim.config import HwConfig
+from archsim.hwconfig import HwConfig
 from archsim.cycles import reserve_links
 
 # Link throughput, occupancy and the reservation rule are archsim.cycles' (cycles_per_flit,
 # occupancy_cycles, reserve_links).
 
 
-class Mesh:
-    """Link reservations (busy-until per directed link) and the cycles each link was held."""
+class LinkReservations:
+    """Link reservations (busy-until per directed link) and flit tallies. (The mesh's geometry is
+    archsim.mesh's; here a link is only an id.)"""
 
     def __init__(self, env, hw: HwConfig, n_links: int):
         self.env = env

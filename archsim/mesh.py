@@ -1,0 +1,74 @@
+"""The mesh's geometry, in one place: where each tile and core sits, the links, XY routes and hop counts.
+
+A rows x cols 2D mesh of tiles, one router per tile and ``cores_per_tile`` cores behind it; core ``c``
+sits in tile ``c // cores_per_tile``. Positions are ``(row, col)``; directions: east = +column,
+north = +row. The hwconfig's ``mesh`` section (archsim.hwconfig.schema.Mesh) says which numbering;
+the mapping (archsim.mapping) routes spikes with the paths here; the timing backends only see link ids.
+
+Pure functions of integers: nothing here imports the rest of archsim, so the hwconfig schema, the
+mapping and the action table can all use it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+Position = tuple[int, int]
+Link = tuple[Position, Position]          # a directed link between neighbouring tiles
+DIRECTIONS = ("east", "west", "north", "south")   # +col, -col, +row, -row on the mesh
+NUMBERINGS = ("snake", "row_major", "column_major")
+
+
+def tile_positions(rows: int, cols: int, numbering: str = "snake",
+                   explicit: list[tuple[int, int]] | None = None) -> list[Position]:
+    """Mesh position of every tile, in tile-id order: ``explicit`` when given (one per tile), else by
+    ``numbering``: ``snake`` (row 0 left to right, row 1 right to left, ...: consecutive ids are
+    neighbours), ``row_major``, or ``column_major`` (SANA-FE's order: id -> row id % rows, column
+    id // rows)."""
+    if explicit is not None:
+        return [(int(r), int(c)) for r, c in explicit]
+    if numbering == "column_major":
+        return [(t % rows, t // rows) for t in range(rows * cols)]
+    if numbering == "row_major":
+        return [(r, c) for r in range(rows) for c in range(cols)]
+    return [(r, c if r % 2 == 0 else cols - 1 - c) for r in range(rows) for c in range(cols)]
+
+
+def core_positions(tiles: list[Position], cores_per_tile: int) -> list[Position]:
+    """Mesh position of every core (its tile's), in core-id order."""
+    return [p for p in tiles for _ in range(cores_per_tile)]
+
+
+def tile_of(core: int, cores_per_tile: int) -> int:
+    """The tile (router) a core sits behind: spikes between cores of one tile cross no link."""
+    return int(core) // cores_per_tile
+
+
+def xy_path(a: Position, b: Position) -> list[Link]:
+    """Links of the XY (column first, then row) route from a to b."""
+    links, (r, c) = [], a
+    while c != b[1]:
+        nc = c + (1 if b[1] > c else -1)
+        links.append(((r, c), (r, nc)))
+        c = nc
+    while r != b[0]:
+        nr = r + (1 if b[0] > r else -1)
+        links.append(((r, c), (nr, c)))
+        r = nr
+    return links
+
+
+def link_index(rows: int, cols: int) -> tuple[list[Link], dict[Link, int]]:
+    """Every directed link of the mesh (link id -> link) and its inverse."""
+    links = []
+    for r in range(rows):
+        for c in range(cols):
+            for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):
+                if 0 <= r + dr < rows and 0 <= c + dc < cols:
+                    links.append(((r, c), (r + dr, c + dc)))
+    return links, {link: i for i, link in enumerate(links)}
+
+
+def direction_counts(a: Position, b: Position) -> np.ndarray:
+    """Hops of the XY route a -> b per direction (DIRECTIONS order: east, west, north, south)."""
+    dc, dr = b[1] - a[1], b[0] - a[0]
+    return np.array([max(dc, 0), max(-dc, 0), max(dr, 0), max(-dr, 0)], dtype=np.int64)
