@@ -60,6 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from archsim import graph as lg
+from archsim import pooling
 from archsim.actions import COUNTS, DIRECTIONS
 from archsim.config import HwConfig
 from archsim.errors import UserError
@@ -185,24 +186,21 @@ def _layer_spikes(wl: Workload, mapping: Mapping, name: str, total: np.ndarray) 
     return _Spikes(total, per_core, raster)
 
 
-def _edge_events(hw: HwConfig, g, mapping: Mapping, u: str, v: str, sp: _Spikes, samples) -> _Spikes:
+def _edge_events(hw: HwConfig, g, mapping: Mapping, u: str, v: str, sp: _Spikes, samples,
+                 recorded: np.ndarray | None) -> _Spikes:
     """What travels over edge u -> v: u's spikes, or with ``dataflow.pooling: per_cell`` and a pooled
     edge, one event per pooled cell that fired (its spikes summed into a multi-bit value). A cell's
-    neurons share their targets, so a cell event is carried by the cell's first neuron. Without
-    per-neuron records the cells that fire are expected ones: n_cells (1 - (1 - S / n)^(p^2)) for S of
-    n neurons firing at random."""
+    neurons share their targets, so a cell event is carried by the cell's first neuron. How many cells
+    fired: archsim.pooling.cell_events (the workload's ``recorded`` count, else an estimate), exact per
+    neuron where per-neuron records exist."""
     pool = int(g.edges[u, v].get("pool", 1))
     if pool == 1 or hw.dataflow.pooling == "per_spike":
         return sp
-    shape = [int(x) for x in g.nodes[u]["shape"]]
-    c, h, w = shape
-    n_src, cells = c * h * w, c * (h // pool) * (w // pool)
-    frac = np.clip(sp.total / n_src, 0.0, 1.0)
-    expected = cells * (1.0 - (1.0 - frac) ** (pool * pool))
-    total = round_half_up(expected)
+    c, h, w = (int(x) for x in g.nodes[u]["shape"])
+    total = pooling.cell_events(sp.total, (c, h, w), pool, recorded)
     raster = None
     if sp.raster is not None:                                  # exact: which cells fired
-        r = sp.raster.reshape(sp.raster.shape[:2] + (c, h // pool, pool, w // pool, pool)).max(axis=(4, 6))
+        r = pooling.cell_raster(sp.raster, (c, h, w), pool)
         raster = np.zeros_like(sp.raster).reshape(sp.raster.shape[:2] + (c, h, w))
         raster[..., ::pool, ::pool] = r                        # carried by each cell's first neuron
         raster = raster.reshape(sp.raster.shape)
@@ -252,7 +250,8 @@ def item_counts(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPlan) ->
             for name in order} if barrier else None
 
     edge_spikes, edge_max = {}, {}
-    events = {(u, v): _edge_events(hw, g, mapping, u, v, src_spikes[u], samples) for (u, v) in mapping.routes}
+    events = {(u, v): _edge_events(hw, g, mapping, u, v, src_spikes[u], samples, wl.pooled_cells.get(u))
+              for (u, v) in mapping.routes}
     for (u, v), route in mapping.routes.items():          # traffic, on the source's items
         sp = events[(u, v)]
         edge_spikes[(u, v)] = sp.total
