@@ -137,7 +137,8 @@ def _run_context(hw: HwConfig, mapping: Mapping, wl: Workload) -> _Run:
                             "but the counts give it spikes (graph and counts disagree)")
     samples = wl.neuron_samples
     emitted = {u: _layer_spikes(wl, mapping, u, spikes[:, idx[u], :]) for u in mapping.order if u in mapping.emit_shares}
-    edges = {(u, v): pooled_cell_events(hw, g, mapping, u, v, emitted[u], samples) for (u, v) in mapping.routes}
+    edges = {(u, v): pooled_cell_events(hw, g, mapping, u, v, emitted[u], samples, wl.pooled_cells.get(u))
+             for (u, v) in mapping.routes}
     input_dma = lg.INPUT not in mapping.layers
     owner = next((name for name in mapping.order if g.has_edge(lg.INPUT, name)), None) if input_dma else None
     return _Run(hw, g, mapping, spikes, idx, emitted, edges, input_dma, owner, flits_per_packet(hw), samples)

@@ -115,6 +115,10 @@ def format_summary(summary: dict, per_layer=None) -> str:
     lines.append(f"Mapping: {len(m['layers'])} layers on {m['cores_used']} of {m['cores_total']} cores; "
                  f"spike split over a layer's cores: {m['split']}"
                  + (" (the workload has no per-channel counts)" if m["split"] == "even" else ""))
+    if s.get("pooled_cells_estimated"):
+        lines.append("  per_cell pooling: non-empty pooled cells ESTIMATED as if spikes were independent (too many "
+                     "where they cluster) on " + ", ".join(s["pooled_cells_estimated"]) + ": the workload records "
+                     "no pooled-cell counts (format 2.1)")
     if m["spilled_layers"]:
         lines.append("  weights spilled off chip: " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in m["spilled_layers"].items()))
     b = s["bottleneck"]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from archsim import pooling
 from archsim.hwconfig import HwConfig, clock_hz
 from archsim.counts import ItemCounts, check_counts, item_counts, oracle_mask
 from archsim.energy import Activity, EnergyReport, dynamic_j, energy_report
@@ -243,6 +244,9 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
         "offchip_busy_cycles": tr.offchip_busy,
         "spikes_sent": tr.spikes_sent, "spikes_received": tr.spikes_received, "spikes_dropped": tr.spikes_dropped,
         "mapping": mapping.summary(),
+        **({"pooled_cells_estimated": pooling.estimated_edges(wl.graph, mapping.routes, wl.pooled_cells,
+                                                              wl.neuron_samples, n)}
+           if hw.dataflow.pooling == "per_cell" else {}),
         "workload": {"path": wl.source, "kind": wl.kind, "arch": meta.get("arch"), "dataset": meta.get("dataset"),
                      "synthetic": bool(meta.get("synthetic", False)), "timesteps": wl.timesteps,
                      "samples": n, "layers": len(mapping.order),

@@ -20,10 +20,12 @@ import networkx as nx
 import numpy as np
 
 from archsim import graph as lg
+from archsim import pooling
 from archsim.errors import UserError
 
 FORMAT_VERSION = 2           # 2: optional per-neuron spike records and per-node neuron records
 READABLE_VERSIONS = (1, 2)   # a version-1 file is a version-2 file without either
+FORMAT_MINOR = 1             # 2.1: optional pooled-cell counts; a minor version only adds optional keys
 KINDS = ("direct", "rate", "ttfs")
 SCORE_NAMES = ("entropy", "confidence")
 REQUIRED_META = ("kind", "timesteps")
@@ -43,6 +45,9 @@ class Workload:
     timestep, bit-packed (numpy.packbits, little bit order, [C, H, W] neuron order), for the samples
     ``neuron_samples`` (int [S], sorted indices into the N samples): a subset is enough. Where present,
     archsim counts fan-out, packets and hops per neuron, exactly, instead of from layer averages.
+    pooled_cells: optional {layer: int [N, T]}: the pooled cells of ``layer`` (cells of its pooled
+    out-edges' factor p: p x p neurons of one channel) holding at least one spike, per sample and
+    timestep; what ``dataflow.pooling: per_cell`` sends (archsim.pooling).
     """
     graph: nx.DiGraph
     spikes: np.ndarray
@@ -55,6 +60,7 @@ class Workload:
     source: str | None = None   # the file it was loaded from (reports name it); None when built in memory
     neuron_spikes: dict[str, np.ndarray] = field(default_factory=dict)
     neuron_samples: np.ndarray | None = None
+    pooled_cells: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         fill_neuron_records(self.graph, self.meta)
@@ -84,7 +90,8 @@ class Workload:
             neuron_spikes = {k: v[keep] for k, v in self.neuron_spikes.items()}
         return Workload(self.graph, self.spikes[:n], self.labels[:n], self.predictions[:n],
                         {k: v[:n] for k, v in self.scores.items()}, self.exit_timestep[:n], dict(self.meta),
-                        self.channel_spikes_mean, self.source, neuron_spikes, samples)
+                        self.channel_spikes_mean, self.source, neuron_spikes, samples,
+                        {k: v[:n] for k, v in self.pooled_cells.items()})
 
     def neuron_raster(self, layer: str) -> np.ndarray:
         """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked)."""
@@ -103,6 +110,7 @@ def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
     validate(wl, str(path))
     arrays = {
         "format_version": np.array(FORMAT_VERSION, dtype=np.int32),
+        "format_minor": np.array(FORMAT_MINOR, dtype=np.int32),
         "graph_json": np.array(lg.to_json(wl.graph)),
         "meta_json": np.array(json.dumps(wl.meta, sort_keys=True)),
         "spikes": wl.spikes.astype(np.int32),
@@ -118,6 +126,8 @@ def save_workload(path: str | os.PathLike, wl: Workload) -> Path:
         arrays["neuron_samples"] = np.asarray(wl.neuron_samples, dtype=np.int32)
         for layer, bits in wl.neuron_spikes.items():
             arrays[f"neurons_{layer}"] = bits.astype(np.uint8)
+    for layer, cells in wl.pooled_cells.items():
+        arrays[f"pooled_cells_{layer}"] = cells.astype(np.int32)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UserError(str(path), "path", f"directory {parent} does not exist")
@@ -168,8 +178,9 @@ def load_workload(path: str | os.PathLike) -> Workload:
     scores = {k[len("score_"):]: v for k, v in data.items() if k.startswith("score_")}
     channels = {k[len("channels_"):]: v for k, v in data.items() if k.startswith("channels_")}
     neurons = {k[len("neurons_"):]: v for k, v in data.items() if k.startswith("neurons_") and k != "neuron_samples"}
+    cells = {k[len("pooled_cells_"):]: v for k, v in data.items() if k.startswith("pooled_cells_")}
     wl = Workload(g, data["spikes"], data["labels"], data["predictions"], scores, data["exit_timestep"],
-                  meta, channels, src, neurons, data.get("neuron_samples"))
+                  meta, channels, src, neurons, data.get("neuron_samples"), cells)
     validate(wl, src)
     return wl
 
@@ -229,6 +240,7 @@ def validate(wl: Workload, src: str = "workload") -> None:
         if not np.isfinite(c).all() or (c < 0).any():
             raise UserError(src, f"channels_{layer}", "NaN or negative counts")
     _validate_neuron_spikes(wl, src)
+    _validate_pooled_cells(wl, src)
 
 
 def _validate_neuron_spikes(wl: Workload, src: str) -> None:
@@ -258,3 +270,27 @@ def _validate_neuron_spikes(wl: Workload, src: str) -> None:
         totals = wl.neuron_raster(layer).sum(axis=-1)
         if not np.array_equal(totals, wl.spikes[samples, names.index(layer), :]):
             raise UserError(src, f"neurons_{layer}", "per-neuron spikes do not add up to the layer's totals in spikes")
+
+
+def _validate_pooled_cells(wl: Workload, src: str) -> None:
+    """Pooled-cell counts, where present: for a spiking [C, H, W] layer whose pooled out-edges share one
+    factor p, and possible: each non-empty cell holds 1 to p^2 of the layer's spikes, and they equal the
+    cells the per-neuron records fill where those exist."""
+    names = lg.layer_names(wl.graph)
+    n, _, t = wl.spikes.shape
+    for layer, cells in wl.pooled_cells.items():
+        key = f"pooled_cells_{layer}"
+        if layer not in wl.graph or not wl.graph.nodes[layer]["spiking"]:
+            raise UserError(src, key, "unknown or non-spiking layer")
+        shape, p = wl.graph.nodes[layer]["shape"], pooling.pool_factor(wl.graph, layer)
+        if p <= 1 or len(shape) != 3:
+            raise UserError(src, key, f"layer {layer} has no pooled out-edge of one factor on a [C, H, W] output")
+        if cells.shape != (n, t) or not np.issubdtype(cells.dtype, np.integer):
+            raise UserError(src, key, f"must be integers of shape {(n, t)}, got {cells.dtype} {cells.shape}")
+        sp = wl.spikes[:, names.index(layer), :].astype(np.int64)
+        if (cells < 0).any() or (cells > sp).any() or (sp > cells.astype(np.int64) * p * p).any():
+            raise UserError(src, key, f"impossible: each non-empty cell holds 1 to {p * p} of the layer's spikes")
+        if wl.neuron_samples is not None and layer in wl.neuron_spikes:
+            filled = pooling.cell_raster(wl.neuron_raster(layer), shape, p).sum(axis=(2, 3, 4))
+            if not np.array_equal(filled, cells[wl.neuron_samples]):
+                raise UserError(src, key, "differs from the cells the per-neuron records fill")

@@ -6,7 +6,8 @@
 Runs every test image through the network once (all T timesteps, spikes recorded per layer node of
 ``model.describe``) and writes, with ``archsim.workload.save_workload`` (the one writer): the layer graph,
 spikes [N, L, T] emitted per layer and timestep, labels, per-timestep predictions and both exit scores,
-the exit timestep under ``--exit-policy``/``--threshold``, per-channel mean spike counts, and meta (kind
+the exit timestep under ``--exit-policy``/``--threshold``, per-channel mean spike counts, the pooled cells
+that fired per pooled layer (format 2.1, what ``dataflow.pooling: per_cell`` counts), and meta (kind
 'direct', arch, dataset, timesteps, policy, threshold, seed, command, checkpoint, accuracies).
 Works on the GPU or the CPU (``--device``).
 """
@@ -84,7 +85,7 @@ def build_workload(g, col, *, exit_policy: str, threshold: float, timesteps: int
     return Workload(graph=g, spikes=col.spikes, labels=col.labels.astype(np.int32), predictions=preds,
                     scores=sc, exit_timestep=exits.astype(np.int32), meta=meta,
                     channel_spikes_mean={k: np.ascontiguousarray(v.T) for k, v in col.channel_spikes_mean.items()},
-                    neuron_spikes=neurons, neuron_samples=samples)
+                    neuron_spikes=neurons, neuron_samples=samples, pooled_cells=col.pooled_cells or {})
 
 
 def neuron_records(g, col) -> tuple[dict, np.ndarray | None]:

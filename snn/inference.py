@@ -3,7 +3,8 @@
 ``collect(model, data, batch_size)`` -> ``Collected``: per-timestep outputs ``out [T, N, K]`` (float32, CPU),
 labels, and -- with ``record=True`` -- the spikes each layer node of ``model.describe`` emitted per sample
 and timestep ``spikes [N, L, T]`` (int32; 0 for a dense input and for the non-spiking output node) and the
-mean spike count per channel per layer and timestep.
+mean spike count per channel per layer and timestep, and for a layer whose pooled out-edges share one factor
+p, how many of its p x p cells held a spike ``pooled_cells [N, T]`` (archsim's ``per_cell`` pooling).
 
 ``synaptic_ops(graph, spikes)`` -> ``[N, T]`` accumulates per sample and timestep: every spike of a source
 node reaches ``fan_out`` synapses of each outgoing projection; a dense (real-valued) input is counted as
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 
 from archsim import graph as ag
+from archsim.pooling import pool_factor
 from snn.data import DeviceData
 from snn.models.base import record_spikes
 
@@ -31,6 +33,7 @@ class Collected:
     spikes: np.ndarray | None = None  # [N, L, T] int32
     channel_spikes_mean: dict | None = None  # layer name -> [T, C] mean over samples
     neuron_spikes: dict | None = None   # layer name -> bool [S, T, neurons] for the first S samples
+    pooled_cells: dict | None = None    # layer name -> int32 [N, T] pooled cells that fired (archsim.pooling)
 
 
 def spiking_node_names(g: nx.DiGraph) -> list[str]:
@@ -49,6 +52,9 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
     names = ag.layer_names(graph) if graph is not None else []
     spk_nodes = spiking_node_names(graph) if graph is not None else []
     spikes = np.zeros((n, len(names), model.timesteps), dtype=np.int32) if record else None
+    pools = {k: (pool_factor(graph, k), graph.nodes[k]["shape"]) for k in spk_nodes} if record else {}
+    pools = {k: v for k, v in pools.items() if v[0] > 1 and len(v[1]) == 3}
+    cells = {k: np.zeros((n, model.timesteps), dtype=np.int32) for k in pools}
     ch_sums: dict[str, torch.Tensor] = {}
     raw: dict[str, list] = {}
     done = 0
@@ -65,8 +71,9 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
         ac = torch.autocast(xb.device.type, dtype=autocast_dtype) if autocast_dtype else contextlib.nullcontext()
         with ctx as rec, ac:
             if record:
-                for lif in rec.layers:
+                for name, lif in zip(spk_nodes, rec.layers):
                     lif.record_raw = max(0, int(neuron_samples) - done)
+                    lif.record_pool = pools.get(name)
             o = model(xb)
         outs.append(o.float().cpu())
         labels.append(yb.cpu().numpy())
@@ -82,6 +89,9 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
             if graph.nodes[ag.INPUT]["spiking"] and xb.dim() == 5 and done < neuron_samples:
                 raw.setdefault(ag.INPUT, []).append(
                     (xb[: neuron_samples - done].flatten(2) > 0).cpu().numpy())
+            for name, c in zip(spk_nodes, rec.cells()):
+                if name in cells:
+                    cells[name][done:done + len(yb)] = c.transpose(0, 1).round().numpy().astype(np.int32)
             for name, tot, ch in zip(spk_nodes, totals, chans):
                 spikes[done:done + len(yb), names.index(name), :] = tot.transpose(0, 1).round().numpy().astype(np.int32)
                 s = ch.sum(1)  # [T, C]
@@ -93,7 +103,7 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
         bar.close()
     ch_mean = {k: (v / max(done, 1)).numpy().astype(np.float32) for k, v in ch_sums.items()} if record else None
     neurons = {k: np.concatenate(v, 0) for k, v in raw.items()} if raw else None
-    return Collected(torch.cat(outs, 1), np.concatenate(labels), spikes, ch_mean, neurons)
+    return Collected(torch.cat(outs, 1), np.concatenate(labels), spikes, ch_mean, neurons, cells if record else None)
 
 
 def synaptic_ops(g: nx.DiGraph, spikes: np.ndarray) -> np.ndarray:

@@ -196,6 +196,7 @@ class LIF(nn.Module):
         self.v: torch.Tensor | None = None
         self.recorder: list | None = None
         self.record_raw = 0          # while recording: also keep which neurons fired, for this many samples
+        self.record_pool: tuple | None = None   # while recording: (p, [C, H, W]): also count the p x p cells that fired
 
     def extra_repr(self) -> str:
         kw = dict(self.kw, surrogate=self.kw["surrogate"].name)
@@ -228,4 +229,8 @@ class LIF(nn.Module):
                      "channel": per_ch.float().cpu()}
             if self.record_raw:      # [T, B', neurons] bool, neurons in [C, H, W] order
                 entry["raw"] = sd[:, : self.record_raw].flatten(2).bool().cpu()
+            if self.record_pool:     # [T, B] p x p cells of one channel holding a spike (archsim.pooling)
+                p, (c, h, w) = self.record_pool
+                cells = sd.reshape(sd.shape[:2] + (c, h // p, p, w // p, p)).ne(0).any(6).any(4)
+                entry["cells"] = cells.flatten(2).sum(2).float().cpu()
             self.recorder.append(entry)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim import pooling
+
 from archsim.units.base import ActionRow, LayerContext, Spikes, apportion, edge_sum, round_half_up
 
 NAME = "axon"
@@ -27,24 +29,21 @@ ROWS = (
 STATIC = {"axon_out": "core", "axon_in": "core"}
 
 
-def pooled_cell_events(hw, g, mapping, u: str, v: str, sp: Spikes, samples) -> Spikes:
+def pooled_cell_events(hw, g, mapping, u: str, v: str, sp: Spikes, samples,
+                       recorded: np.ndarray | None = None) -> Spikes:
     """What travels over edge u -> v: u's spikes, or with ``dataflow.pooling: per_cell`` and a pooled
     edge, one event per pooled cell that fired (its spikes summed into a multi-bit value). A cell's
-    neurons share their targets, so a cell event is carried by the cell's first neuron. Without
-    per-neuron records the cells that fire are expected ones: n_cells (1 - (1 - S / n)^(p^2)) for S of
-    n neurons firing at random."""
+    neurons share their targets, so a cell event is carried by the cell's first neuron. How many cells
+    fired: archsim.pooling.cell_events (the workload's ``recorded`` count, else an estimate), exact per
+    neuron where per-neuron records exist."""
     pool = int(g.edges[u, v].get("pool", 1))
     if pool == 1 or hw.dataflow.pooling == "per_spike":
         return sp
-    shape = [int(x) for x in g.nodes[u]["shape"]]
-    c, h, w = shape
-    n_src, cells = c * h * w, c * (h // pool) * (w // pool)
-    frac = np.clip(sp.total / n_src, 0.0, 1.0)
-    expected = cells * (1.0 - (1.0 - frac) ** (pool * pool))
-    total = round_half_up(expected)
+    c, h, w = (int(x) for x in g.nodes[u]["shape"])
+    total = pooling.cell_events(sp.total, (c, h, w), pool, recorded)
     raster = None
     if sp.raster is not None:                                  # exact: which cells fired
-        r = sp.raster.reshape(sp.raster.shape[:2] + (c, h // pool, pool, w // pool, pool)).max(axis=(4, 6))
+        r = pooling.cell_raster(sp.raster, (c, h, w), pool)
         raster = np.zeros_like(sp.raster).reshape(sp.raster.shape[:2] + (c, h, w))
         raster[..., ::pool, ::pool] = r                        # carried by each cell's first neuron
         raster = raster.reshape(sp.raster.shape)

@@ -61,6 +61,11 @@ class SpikeRecord:
         return [torch.cat([r["raw"] for r in lst if "raw" in r], 1).transpose(0, 1)
                 if any("raw" in r for r in lst) else torch.empty(0) for lst in self.lists]
 
+    def cells(self) -> list[torch.Tensor]:
+        """Per layer: pooled cells that fired, ``[T, B]``, for the layers counting them (``record_pool``)."""
+        return [torch.cat([r["cells"] for r in lst], 0) if lst and "cells" in lst[0] else torch.empty(0)
+                for lst in self.lists]
+
     def clear(self) -> None:
         for lst in self.lists:
             lst.clear()

@@ -3,9 +3,10 @@
 Steps: read and check the graph (snn.nir.read), build archsim's layer graph from its nodes
 (snn.nir.graph), make it a runnable torch module (snn.nir.network, via nirtorch), run it over the test
 split of the data set for T timesteps with snn.inference.collect (spikes per layer node and timestep,
-per-channel means, the output per timestep), and write the workload with snn.export.build_workload and
-archsim.workload.save_workload: the same format version, meta kind 'direct', per-timestep predictions
-and both exit scores (so every exit policy applies in archsim), and a neuron record on every node.
+per-channel means, the pooled cells that fired, the output per timestep), and write the workload with
+snn.export.build_workload and archsim.workload.save_workload: the same format version, meta kind
+'direct', per-timestep predictions and both exit scores (so every exit policy applies in archsim), and a
+neuron record on every node.
 
 Data: CIFAR-10/100, an image folder or event data, read by snn.data.load_dataset as the trainer reads
 them; the image size and the event sensor come from the graph's Input shape. Images are normalised as

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2] / "archsim"
 
 # Layers, top first; each lists the top-level modules / packages of archsim in it.
 CHAIN = [
-    ("leaves", ["errors", "choices", "mesh", "inputs"]),
+    ("leaves", ["errors", "choices", "mesh", "inputs", "pooling"]),
     ("hardware units + action table", ["units", "actions"]),
     ("hwconfig + workload", ["hwconfig", "graph", "workload"]),
     ("exit plan", ["exit_policy", "synthetic"]),

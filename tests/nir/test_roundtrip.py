@@ -80,6 +80,9 @@ def test_small_round_trip_gives_the_direct_export(images16, tmp_path):
     assert set(a.channel_spikes_mean) == set(b.channel_spikes_mean)
     for k in a.channel_spikes_mean:
         assert np.array_equal(a.channel_spikes_mean[k], b.channel_spikes_mean[k])
+    assert set(a.pooled_cells) == set(b.pooled_cells) == {"conv1", "conv2", "conv3"}    # format 2.1
+    for k in a.pooled_cells:
+        assert np.array_equal(a.pooled_cells[k], b.pooled_cells[k]) and 0 < a.pooled_cells[k].sum()
     # the same layer graph, sizes and neuron records (the NIR side adds the neuron parameters)
     assert a.layers == b.layers == ["input", "conv1", "conv2", "conv3", "out"]
     for n in a.layers:

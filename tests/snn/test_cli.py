@@ -105,6 +105,7 @@ def test_evaluate_and_export_round_trip(trained, image_folder, tmp_path):
     expect = np.where((wl.scores["entropy"] >= 0.5).any(1), (wl.scores["entropy"] >= 0.5).argmax(1) + 1, 3)
     assert np.array_equal(wl.exit_timestep, expect)
     assert set(wl.channel_spikes_mean) == {"conv1", "conv2"} and wl.channel_spikes_mean["conv1"].shape == (4, 3)
+    assert set(wl.pooled_cells) == {"conv1", "conv2"} and wl.pooled_cells["conv1"].shape == (16, 3)   # format 2.1
     # the stored spikes are those the model emits
     from snn.checkpoint import load_model
     from snn.data import load_dataset
