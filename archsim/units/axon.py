@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from archsim import pooling
-
 from archsim.units.base import ActionRow, LayerContext, Spikes, apportion, edge_sum, round_half_up
 
 NAME = "axon"
