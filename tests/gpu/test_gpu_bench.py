@@ -159,3 +159,17 @@ def test_bad_arguments_are_one_line(tiny_run, tmp_path):
     with pytest.raises(UserError, match="checkpoint: does not exist"):
         gpu_bench.bench(gpu_bench.parser().parse_args([str(tmp_path / "no.pt"), "--data-dir", ".",
                                                        "--power-log", str(tmp_path / "x.csv"), "--device", "cpu"]))
+
+
+def test_a_bench_log_with_repeated_stamps_is_one_gpu(tmp_path):
+    """gpu_bench samples one GPU; a starved sampler thread can stamp two rows within a millisecond (seen
+    under load). Its CSV must read as that one GPU, not be refused as an unlabelled multi-GPU log."""
+    from tests.gpu.conftest import nvsmi_time
+    from archsim.gpu.formats.gpu_bench import BENCH_TOOL
+    times = [0.0, 0.1, 0.2, 0.2, 0.3, 0.4, 0.4, 0.5, 0.6, 0.6, 0.7, 0.8]     # 3 repeats in 12 rows
+    rows = [NVSMI_HEADER] + [f"{nvsmi_time(t)}, 100.00 W, 50 %, 1024 MiB" for t in times]
+    (tmp_path / "bench.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "bench.json").write_text(json.dumps({"tool": BENCH_TOOL, "power_log": "bench.csv"}))
+    log = read_power_log(tmp_path / "bench.csv")
+    assert log.format == "gpu_bench" and log.timeline["gpu"].nunique() == 1
+    assert len(log.timeline) == len(times)

@@ -23,6 +23,11 @@ BENCH_KEYS = ("tool", "sample", "note", "command", "created", "checkpoint", "arc
               "sample_hz", "samples", "window", "torch_version")
 
 
+# gpu_bench samples one GPU (its JSON's gpu_index), so its CSV is never split by poll order: a starved
+# sampler thread can write two rows within one millisecond, which must not read as a second GPU.
+ONE_GPU = 1
+
+
 def sniff(path: Path, text: str) -> bool:
     if first_line(text).startswith(("{", "[")):
         return True     # any JSON: read() says whether it is a gpu_bench result
@@ -31,7 +36,7 @@ def sniff(path: Path, text: str) -> bool:
 
 def read(p: Path, text: str) -> PowerLog:
     if not first_line(text).startswith(("{", "[")):
-        log = nvidia_smi.read(p, text)
+        log = nvidia_smi.read(p, text, gpu_count=ONE_GPU)
         log.format, log.bench = NAME, bench_beside(p)
         return log
     try:
@@ -48,7 +53,7 @@ def read(p: Path, text: str) -> PowerLog:
     if not csv_path.is_file():
         raise UserError(str(p), "power_log", f"its power log {csv_path} does not exist")
     text, notes = read_text(csv_path, DESCRIPTION)
-    log = nvidia_smi.read(csv_path, text)
+    log = nvidia_smi.read(csv_path, text, gpu_count=ONE_GPU)
     log.format, log.bench, log.notes = NAME, meta, notes + log.notes
     return log
 
