@@ -18,8 +18,11 @@ from hypothesis import strategies as st
 from archsim import units
 from archsim.timing.barrier import layer_core_ns
 from archsim.hwconfig import config_from_dict
+from archsim.counts import item_counts
 from archsim.energy import dynamic_j
 from archsim.errors import UserError
+from archsim.exit_policy import plan_exits
+from archsim.mapping import map_network
 from archsim.report import static_per_layer
 from archsim.simulate import run_simulation
 from archsim.synthetic import synthetic_workload
@@ -158,6 +161,30 @@ def test_barrier_times_the_dendrite_in_the_message_phase(tmp_path):
     assert float(neuron[0, 0, 0]) == pytest.approx(2 * 7 + 3 * 11 + 5 * 13 + 7 * 17)
     # conv2's synaptic events by the conv synapse unit (5 ns), MACs untimed (no latency: 0), the dendrite 23 ns
     assert float(message[0, 0, 0]) == pytest.approx(11 * 19 + 13 * 5 + 13 * 23)
+
+
+def test_dendrite_core_load_is_each_cores_synaptic_events(hand_workload, tmp_path):
+    """What the barrier timing charges the dendrite per core: the synaptic events each core receives,
+    conv2's 50 per conv1 spike (61 over all items) and fc's 4 per conv2 spike (33)."""
+    path = tmp_path / "timed.yaml"
+    path.write_text(yaml.safe_dump(_timed(TABLE)))
+    hw = make_hw(energy_table=str(path), **NAMED, **{"timing.mode": "barrier"})
+    mapping = map_network(hw, hand_workload)
+    load = item_counts(hw, mapping, hand_workload, plan_exits(hand_workload, "fixed")).core_load
+    for name in mapping.order:
+        np.testing.assert_array_equal(load[name]["dendrite_updates"], load[name]["accumulates"])
+    assert load["conv2"]["dendrite_updates"].sum() == pytest.approx(50 * 61)
+    assert load["fc"]["dendrite_updates"].sum() == pytest.approx(4 * 33)
+
+
+def test_a_mac_bound_first_layer_is_paced_by_the_pe_array(hand_workload):
+    """conv1 multiplies its 192 pixels in at t1 only (first_layer_reuse): 5,808 MACs at 1 per cycle on
+    its one core, more than its 768 weight words over 2 banks (384 + 1) or 24 spike-buffer words."""
+    res = run_simulation(make_hw(**{"core.pe_array.macs_per_cycle": 1}), hand_workload, mode="analytic",
+                         baseline=False)
+    li = res.mapping.order.index("conv1")
+    assert res.mapping.layers["conv1"].cores == (0,)
+    assert (res.timing.compute[:, li, 0] == 5808).all()
 
 
 def test_barrier_refuses_a_dendrite_without_latency(tmp_path):
