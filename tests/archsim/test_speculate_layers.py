@@ -102,3 +102,19 @@ def test_unbounded_leaves_the_dump_as_before():
         "controller"]["speculate_layers"] == 2
     assert _load(**{"controller.mode": "speculate", "controller.speculate_layers": 2}).controller.layers_ahead == 2
     assert _load().controller.layers_ahead == 0
+
+
+def test_the_benchmarks_rule_picks_the_least_energy_within_the_fps_tolerance():
+    """benchmarks/controller_speculation.py's rule on made-up rows: K=2 is 4 % below the best FPS and
+    cheapest among those within 5 %; wait is cheaper still but 10 % slower; a tie goes to fewer layers."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("cs", ROOT / "benchmarks" / "controller_speculation.py")
+    cs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cs)
+    rows = [{"setting": "wait", "fps": 90.0, "mj_per_image": 5.0}, {"setting": "K=2", "fps": 96.0, "mj_per_image": 6.0},
+            {"setting": "K=4", "fps": 100.0, "mj_per_image": 6.5}, {"setting": "unbounded", "fps": 99.0, "mj_per_image": 9.0}]
+    assert cs.pick(rows, 0.05)[0]["setting"] == "K=2"
+    assert cs.pick(rows, 0.02)[0]["setting"] == "K=4"
+    assert cs.pick(rows, 0.2)[0]["setting"] == "wait"
+    rows[2]["mj_per_image"] = 6.0
+    assert cs.pick(rows, 0.05)[0]["setting"] == "K=2"
