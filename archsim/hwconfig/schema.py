@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Literal
 
 import networkx as nx
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_serializer,
+                      model_validator)
 
 from archsim import graph as lg
 from archsim import mesh as geometry
@@ -138,6 +139,10 @@ class Controller(Strict):
     """The early-exit controller: scores the accumulated output after each timestep.
     ``wait``: the next timestep of a sample starts only after the decision; ``speculate``: it starts at
     once, and work done past the exit is wasted (counted).
+    ``speculate_layers`` (speculate mode; null or left out: unbounded): bounded speculation. While the
+    decision on timestep t of a sample is pending, only the first K placed layers (the mapping's order:
+    the K nearest the input) may start timestep t+1, and none may start t+2; the others wait for the
+    decision. 0 is ``wait``; archsim.timing.lookahead turns it into each layer's rule.
     ``policy`` / ``threshold``: a value here is explicit and beats what the workload records;
     ``from_workload`` (also when left out) uses the policy and threshold the workload was calibrated
     with (its meta, written by snn.export), else entropy >= 0.9. The command line beats both."""
@@ -148,6 +153,33 @@ class Controller(Strict):
     # Which waiting item gets a layer's cores first: arrival order, or items the controller has already
     # confirmed before speculative ones (work past the last decision, which an exit may waste).
     arbitration: Literal["fifo", "useful_first"] = "fifo"
+    # Layers that may run one timestep past the last decision (speculate mode); None: unbounded.
+    speculate_layers: int | None = None
+
+    @field_validator("speculate_layers", mode="before")
+    @classmethod
+    def _speculate_layers(cls, v, info):
+        if v is None:
+            return v
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ValueError("must be a whole number of layers >= 0, or null (unbounded)")
+        if info.data.get("mode") == "wait":
+            raise ValueError("needs mode 'speculate' (mode 'wait' runs no layer ahead of the decision)")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # left out when unbounded, so configs that never set it dump (and sweep points hash) as before
+        out = handler(self)
+        if self.speculate_layers is None:
+            out.pop("speculate_layers", None)
+        return out
+
+    @property
+    def layers_ahead(self) -> int | None:
+        """Layers that may start a timestep before the decision on the previous one: 0 in ``wait``
+        mode, ``speculate_layers`` in ``speculate`` mode (None: unbounded, today's ``speculate``)."""
+        return 0 if self.mode == "wait" else self.speculate_layers
 
     @field_validator("threshold", mode="before")
     @classmethod

@@ -4,9 +4,9 @@ replay.
 For big sweeps. Differences from the SimPy run, by design:
 
 - contention-free latency of a sample = the longest path through its (layer, timestep) grid:
-  finish(l, t) = max(inputs of (l, t) delivered, finish(l, t-1), the controller's decision on t-1 for a
-  first layer in wait mode, the image loaded) + the item's cycles; plus the last decision (vectorised
-  over all samples);
+  finish(l, t) = max(inputs of (l, t) delivered, finish(l, t-1), the controller's decision on t - lag
+  where the layer waits for it (archsim.timing.lookahead; wait mode: a first layer, lag 1), the image
+  loaded) + the item's cycles; plus the last decision (vectorised over all samples);
 - the waiting that the other images in flight cause on the core groups is measured, not estimated:
   ``REPLAY_IMAGES`` samples spread evenly over the workload are replayed one after another, each core
   group serving their items first come first served as the SimPy chip does (archsim.timing.replay); their
@@ -20,9 +20,10 @@ For big sweeps. Differences from the SimPy run, by design:
 - no back-pressure stalls (the spike buffers never fill), no waiting for mesh links, the off-chip channel
   or the controller, and no ``useful_first`` arbitration (the replay serves first come first served);
 - speculation as the SimPy model does it: in ``speculate`` mode a sample's layers run on past its exit
-  timestep until the controller stops it, so an item (l, t >= exit) whose inputs are ready before the
-  sample leaves is executed (and its work wasted and counted); the output layer itself stops at the
-  exit. Replayed samples take this from the replay, the others from their contention-free schedule.
+  timestep until the controller stops it (with ``speculate_layers: K`` only the first K layers, and only
+  the timestep after the exit), so an item (l, t >= exit) whose inputs are ready before the sample
+  leaves is executed (and its work wasted and counted); the output layer itself stops at the exit.
+  Replayed samples take this from the replay, the others from their contention-free schedule.
 
 Why a replay: no closed formula we tried stayed within 5 % of SimPy on small_c10, the synthetic VGG16 and
 the trained VGG16 with buffers that never fill (FPS errors respectively; ``benchmarks/analytic_vs_simpy.py``):
@@ -44,6 +45,7 @@ from archsim.counts import ItemCounts, oracle_mask
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
+from archsim.timing.lookahead import lookahead
 from archsim.timing.replay import Edge, replay
 from archsim.workload import Workload
 
@@ -69,7 +71,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
         (u, v): ttfs_lead(timing.step[:, li_of[u]], timing.step[:, li_of[v]], timing.t_max) for u, v in mapping.routes}
     load = image_load_cycles(hw, wl)
     decide = hw.controller.decision_cycles if plan.adaptive else 0
-    gate = plan.adaptive and hw.controller.mode == "wait"
+    look = lookahead(hw.controller.layers_ahead, g, order, plan.adaptive)
     sink = next(name for name in order if g.out_degree(name) == 0)
 
     finish_prev = np.zeros((len(order), n))
@@ -83,8 +85,8 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
             ready = finish_prev[li].copy() if t else np.zeros(n)
             if g.has_edge(lg.INPUT, name):
                 ready = np.maximum(ready, load)
-                if gate and t:
-                    ready = np.maximum(ready, decision_end[t - 1])
+            if look.explicit[li] and t >= look.lag[li]:
+                ready = np.maximum(ready, decision_end[t - look.lag[li]])
             for u in g.predecessors(name):
                 if u == lg.INPUT:
                     continue
@@ -103,10 +105,15 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
         latency[ends] = decision_end[t][ends]
         finish_prev = finish_now
 
-    if plan.adaptive and hw.controller.mode == "speculate":
-        running_on = (start_all < latency[:, None, None]) & (np.arange(t_steps) < plan.max_t)[None, None, :]
-        running_on[:, li_of[sink], :] = False
-        executed = executed | running_on
+    past = [li for li in range(len(order)) if look.past_exit(li) and li != li_of[sink]]
+    if plan.adaptive and past:
+        # [N, L', T]: how many timesteps each layer of each sample may run (archsim.timing.lookahead)
+        t_end = np.stack([np.array([look.t_end(li, e, plan.max_t) for e in range(t_steps + 1)])[plan.exit_t]
+                          for li in range(len(order))], axis=1)
+        running_on = (start_all < latency[:, None, None]) & (np.arange(t_steps)[None, None, :] < t_end[:, :, None])
+        keep = np.zeros(len(order), dtype=bool)
+        keep[past] = True
+        executed = executed | (running_on & keep[None, :, None])
     k = min(hw.pipeline.images_in_flight, n)       # no more images in flight than there are images
     # the waiting: replay REPLAY_IMAGES samples spread over the workload as the SimPy chip serves them
     s_n = min(n, REPLAY_IMAGES)
@@ -117,8 +124,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     rep = replay(timing.held[pick], timing.compute[pick], timing.offchip[pick],
                  [mapping.layers[name].group for name in order], edges,
                  [g.has_edge(lg.INPUT, name) and lg.INPUT not in li_of for name in order], li_of[sink],
-                 plan.exit_t[pick], plan.max_t, k, load, hop, decide, plan.adaptive,
-                 hw.controller.mode == "speculate", gate, len(mapping.links))
+                 plan.exit_t[pick], plan.max_t, k, load, hop, decide, plan.adaptive, look, len(mapping.links))
     replayed = rep.finish - rep.admit
     latency = latency * float(replayed.sum() / latency[pick].sum())
     latency[pick] = replayed

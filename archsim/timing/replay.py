@@ -15,10 +15,11 @@ every sample replayed took 2.2 s against SimPy's 2.9 s on 10,000 small_c10 image
 Served as the SimPy chip serves them: images enter in order while fewer than ``images_in_flight`` are on
 chip, each loaded over the off-chip channel; an item (image, layer, timestep) asks for its cores when its
 inputs have arrived (producers' spikes delivered, or a TTFS producer's lead elapsed), its own previous
-timestep is done and, for a first layer in ``wait`` mode, the controller has decided on the previous
-timestep; a spilled layer's item streams its weights over the channel while it computes; the output layer
-asks the controller after each timestep; an image leaves at its exit decision, and in ``speculate`` mode
-its items granted cores after that are dropped (the output layer stops at the exit).
+timestep is done and, where archsim.timing.lookahead says so (in ``wait`` mode: a first layer), the
+controller has decided on an earlier timestep; a spilled layer's item streams its weights over the channel
+while it computes; the output layer asks the controller after each timestep; an image leaves at its exit
+decision, and the items of layers that may run past the exit (``speculate``) granted cores after that are
+dropped (the output layer stops at the exit).
 Not replayed: back-pressure (the spike buffers never fill) and ``useful_first`` arbitration.
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ from itertools import count
 import numpy as np
 
 from archsim.cycles import reserve_links
+from archsim.timing.lookahead import Lookahead
 
 
 @dataclass
@@ -54,11 +56,12 @@ class Replay:
 
 def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: list[int], edges: list[Edge],
            first: list[bool], sink: int, exit_t: np.ndarray, max_t: int, images_in_flight: int,
-           load_cycles: int, hop_cycles: int, decide_cycles: int, adaptive: bool, speculate: bool,
-           gate: bool, n_links: int) -> Replay:
+           load_cycles: int, hop_cycles: int, decide_cycles: int, adaptive: bool, look: Lookahead,
+           n_links: int) -> Replay:
     """Replay S images. ``held``/``compute``/``offchip`` [S, L', T]: cycles an item holds its cores, of
     them computing, and on the off-chip channel (spilled weights; 0 for layers that do not spill);
-    ``group[l]``: layer l's core group; ``first[l]``: the layer reads the image; ``exit_t`` [S] 1-based."""
+    ``group[l]``: layer l's core group; ``first[l]``: the layer reads the image; ``exit_t`` [S] 1-based;
+    ``look``: which layers wait for which decision, and how far past the exit each may run."""
     s_n, n_layers, t_steps = held.shape
     held_l, compute_l, offchip_l = held.tolist(), compute.tolist(), offchip.tolist()
     outs: list[list[tuple]] = [[] for _ in range(n_layers)]
@@ -75,8 +78,10 @@ def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: li
     channel_free = controller_free = last_event = 0.0
     ready = np.zeros((s_n, n_layers, t_steps)).tolist()
     # what each item waits for: its producers; then the image (t = 0) or its own previous timestep and,
-    # for a first layer in wait mode, the decision on the previous timestep
-    pending = [[[n_in[v] + (1 if t or first[v] else 0) + (1 if gate and first[v] and t else 0)
+    # where the layer waits for decisions itself, the decision on timestep t - lag
+    waiters = [(f, look.lag[f]) for f in range(n_layers) if look.explicit[f]]
+    waits = [[1 if look.explicit[v] and t >= look.lag[v] else 0 for t in range(t_steps)] for v in range(n_layers)]
+    pending = [[[n_in[v] + (1 if t or first[v] else 0) + waits[v][t]
                  for t in range(t_steps)] for v in range(n_layers)] for _ in range(s_n)]
     executed = np.zeros((s_n, n_layers, t_steps), dtype=bool)
     admit = np.zeros(s_n)
@@ -141,8 +146,7 @@ def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: li
                 enter(next_image, now)
                 next_image += 1
         elif kind == REQUEST:
-            last = max_t if speculate else exit_l[i]
-            if t >= last or (v == sink and t >= exit_l[i]) or left[i]:
+            if t >= look.t_end(v, exit_l[i], max_t) or (v == sink and t >= exit_l[i]) or left[i]:
                 continue                           # not run: stopped at the exit, or the image has left
             if busy[group[v]]:
                 queue[group[v]].append((i, v, t))
@@ -164,10 +168,9 @@ def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: li
                 known = now
                 if adaptive and t < max_t - 1:
                     known = controller_free = max(now, controller_free) + decide_cycles
-                if gate and t + 1 < t_steps:
-                    for f in range(n_layers):
-                        if first[f]:
-                            resolve(i, f, t + 1, known)
+                for f, lag in waiters:
+                    if t + lag < t_steps:
+                        resolve(i, f, t + lag, known)
                 if t + 1 == exit_l[i]:
                     finish[i] = known
                     heapq.heappush(events, (known, next(order), LEAVE, i, v, t))

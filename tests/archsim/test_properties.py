@@ -31,6 +31,9 @@ hardware = st.sampled_from([
     {"mesh.rows": 2, "mesh.cols": 3, "controller.mode": "speculate", "pipeline.images_in_flight": 1},
     {"core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1, "core.spike_buffer.size_kib": 0.0625},
     {"mesh.rows": 1, "mesh.cols": 2, "first_layer_reuse": False},          # two layers share a core
+    # bounded speculation, a layer ahead of the decision on a core it shares, small spike buffers
+    {"mesh.rows": 1, "mesh.cols": 2, "controller.mode": "speculate", "controller.speculate_layers": 1,
+     "core.spike_buffer.size_kib": 0.0625},
 ])
 
 
@@ -162,13 +165,17 @@ def test_cycles_cover_the_busiest_cores_work(wl_spec, hw_over, mode):
 
 
 @SETTINGS
-@given(workloads(), hardware, st.sampled_from(["speculate", "wait"]), st.integers(1, 3))
+@given(workloads(), hardware, st.sampled_from([("speculate", None), ("wait", None), ("speculate", 0),
+                                               ("speculate", 1), ("speculate", 2), ("speculate", 3)]),
+       st.integers(1, 3))
 def test_analytic_replays_simpy_exactly_when_buffers_never_fill(wl_spec, hw_over, controller, in_flight):
     """With every sample replayed (archsim.timing.analytic.REPLAY_IMAGES >= samples) and spike buffers too big to
     fill, the analytic mode's replay (archsim.timing.replay) serves cores, links, the off-chip channel and the
-    controller as the SimPy chip does: the same admissions, exits, items run and makespan."""
-    hw = make_hw(**{**hw_over, "core.spike_buffer.size_kib": 64, "controller.mode": controller,
-                    "pipeline.images_in_flight": in_flight})
+    controller as the SimPy chip does: the same admissions, exits, items run and makespan, for every
+    controller (``controller``: mode and ``speculate_layers``, None = unbounded)."""
+    mode, layers = controller
+    hw = make_hw(**{**hw_over, "core.spike_buffer.size_kib": 64, "controller.mode": mode,
+                    "controller.speculate_layers": layers, "pipeline.images_in_flight": in_flight})
     wl = make_workload(*wl_spec)
     sim, ana = (run_simulation(hw, wl, mode=m, baseline=False).trace for m in ("simpy", "analytic"))
     assert ana.admit.tolist() == pytest.approx(sim.admit.tolist())

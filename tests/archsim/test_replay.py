@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim.timing.lookahead import Lookahead
 from archsim.timing.replay import Edge, replay
 
 
@@ -19,8 +20,9 @@ def run(held, *, compute=None, offchip=None, group, edges=(), first, sink, exit_
         load=0, hop=2, decide=0, adaptive=False, speculate=False, n_links=1):
     compute = held if compute is None else compute
     offchip = np.zeros_like(held) if offchip is None else offchip
+    look = Lookahead([None if speculate else 1] * held.shape[1], [False] * held.shape[1], False)
     return replay(held, compute, offchip, group, list(edges), first, sink, np.array(exit_t), max_t, in_flight,
-                  load, hop, decide, adaptive, speculate, False, n_links)
+                  load, hop, decide, adaptive, look, n_links)
 
 
 def test_two_transfers_on_one_link_go_one_after_the_other():

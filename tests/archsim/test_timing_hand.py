@@ -214,6 +214,34 @@ def test_exit_controller_speculate_by_hand(mode):
     assert res.trace.group_busy.tolist() == [967, 1080, 26]
 
 
+# Bounded speculation, controller.speculate_layers: 1 (archsim.timing.lookahead): conv1 may start t+1 while
+# the decision on t is pending, but not t+2; conv2 and fc wait for the decision. The image of ONE with a
+# fourth timestep (conv1 5, conv2 5 spikes: the items are conv1 194, conv2 194, fc 16), exit after t = 2:
+#   conv1 t0 22 -> 601; t1 601 -> 795 (no decision needed yet: the one on t = -1)
+#   conv2 t0 612 -> 930; fc t0 934 -> 946, decision 946 -> 949
+#   conv1 t2 waits for the decision on t0: max(795, 949) = 949 -> 1143 (past the exit: wasted)
+#   conv2 t1 waits for it too: max(930, 795 + 21, 949) = 949 -> 1517; fc t1 1517 + 5 = 1522 -> 1536,
+#   decision -> 1539: the image leaves (wait: 1754, unbounded speculate: 1520).
+#   conv1 t3 would need the decision on t1, which says stop: never runs (unbounded speculate runs it).
+#   Seven items, one wasted (conv1 t2: first_layer_reuse, so no MACs), two decisions; the run ends at the
+#   exit (conv1 t2's 5 spikes reach conv2's buffer at 1149 and are dropped there).
+@pytest.mark.parametrize("mode", ["simpy", "analytic"])
+def test_exit_controller_speculate_one_layer_by_hand(mode):
+    wl = make_workload(conv1=[[10, 20, 5, 5]], conv2=[[3, 4, 5, 5]], exit_after=[2])
+    hw = hw_with(**{"controller.mode": "speculate", "controller.speculate_layers": 1})
+    res = run_simulation(hw, wl, mode=mode, baseline=False)
+    s = res.summary
+    assert res.trace.finish.tolist() == [1539] and s["cycles"] == 1539
+    assert res.trace.executed[0].tolist() == [[True, True, True, False], [True, True, False, False],
+                                              [True, True, False, False]]
+    assert s["speculation"] == {"wasted_items": 1, "wasted_synaptic_ops": 0}
+    assert res.trace.decisions == 2
+    # conv1 579 + 194 + 194, conv2 318 + 568, fc 12 + 14
+    assert res.trace.group_busy.tolist() == [967, 886, 26]
+    if mode == "simpy":
+        assert s["spikes_dropped"] == 5
+
+
 def test_early_exit_savings_against_the_fixed_baseline_by_hand():
     """wait mode: 1754 cycles against the fixed T = 3 run's 1714; latency saved (1714 - 1754) / 1714."""
     wl = make_workload(**ONE, exit_after=[2])

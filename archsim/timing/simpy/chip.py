@@ -24,6 +24,7 @@ from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts
 from archsim.cycles import CoreTiming, SimTrace, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.exit_policy import ExitPlan
+from archsim.timing.lookahead import lookahead
 from archsim.timing.simpy.buffer import SpikeBuffer
 from archsim.timing.simpy.controller import ExitController
 from archsim.timing.simpy.core import CoreGroup
@@ -45,8 +46,6 @@ class Chip:
         self.n_samples, self.t_steps = n, t_steps
         self.exit_t = plan.exit_t.tolist()
         self.progress, self.label = progress, label
-        speculate = hw.controller.mode == "speculate"
-        self.speculate = speculate
         useful_first = hw.controller.arbitration == "useful_first"
         self.groups = [CoreGroup(env, g.index, g.cores, useful_first) for g in mapping.groups]
         self.links = LinkReservations(env, hw, len(mapping.links))
@@ -55,10 +54,12 @@ class Chip:
         self.slots = simpy.Resource(env, capacity=hw.pipeline.images_in_flight)
         self.image_cycles = image_load_cycles(hw, wl)
         self.exited = [False] * n                  # per sample, shared with the spike buffers
-        sv = Services(env, self.links, self.offchip, self.controller, self.retire, speculate,
-                      plan.adaptive and not speculate, plan.adaptive, plan.max_t)
-
         g = wl.graph
+        look = lookahead(hw.controller.layers_ahead, g, mapping.order, plan.adaptive)
+        self.speculate = any(look.past_exit(li) for li in range(len(mapping.order)))
+        sv = Services(env, self.links, self.offchip, self.controller, self.retire, look, look.gated,
+                      plan.adaptive, plan.max_t)
+
         li_of = {name: i for i, name in enumerate(mapping.order)}
         self.layers = [Layer(i, name, self.groups[mapping.layers[name].group], sv, timing.held[:, i].tolist(),
                              timing.compute[:, i].tolist(), timing.offchip[:, i].tolist())
@@ -118,7 +119,8 @@ class Chip:
                 ready.succeed()
 
     def retire(self, s: Sample) -> None:
-        """A sample leaves: its slot frees, and (speculate mode) its spikes still in buffers are dropped."""
+        """A sample leaves: its slot frees, and (when layers may run past the exit) its spikes still in
+        buffers are dropped."""
         n = s.n
         s.exited = self.exited[n] = True
         self.finish[n] = self.env.now

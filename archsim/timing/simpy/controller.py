@@ -4,7 +4,8 @@ After the output layer finishes timestep t of a sample, the controller scores th
 (``decision_cycles``) and says continue or stop. What it will say is known from the stored scores
 (archsim.exit_policy); *when* it says it is what the simulation decides. In ``wait`` mode the sample's
 first layer starts t+1 only after the decision; in ``speculate`` mode it does not wait, and the work
-done past the exit is wasted (and counted).
+done past the exit is wasted (and counted); ``speculate_layers: K`` lets only the first K layers start
+t+1 before the decision (archsim.timing.lookahead).
 
 Like the off-chip channel it is a reservation (busy-until): a decision's duration is known when it is
 asked for, so this is exactly a FIFO ``simpy.Resource`` of capacity 1, without its events.

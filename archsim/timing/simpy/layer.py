@@ -1,7 +1,8 @@
 """A placed layer at run time: its cores, its edges, and the SimPy process that runs it for a sample.
 
 The process walks the timesteps of one sample: it waits for its inputs (the image, the producers'
-spikes, and in ``wait`` mode the controller's decision on the previous timestep), takes its cores,
+spikes, and where archsim.timing.lookahead says so the controller's decision on an earlier timestep:
+in ``wait`` mode the previous one), takes its cores,
 computes for the item's cycles (archsim.cycles), reserves room in the consumers' spike buffers (stalling
 while they are full), releases the cores and sends its spikes. The output layer asks the controller for
 a decision after each timestep and retires the sample at its exit.
@@ -25,8 +26,8 @@ class Services:
     offchip: object
     controller: object
     retire: object               # callable(Sample): the sample leaves the chip
-    speculate: bool
-    gate: bool                   # wait mode with an adaptive policy: timestep t+1 waits for the decision
+    look: object                 # archsim.timing.lookahead.Lookahead: which layers wait for which decision
+    gate: bool                   # some layer waits for decisions (look.gated): the decision events exist
     adaptive: bool
     max_t: int
 
@@ -110,17 +111,18 @@ class Layer:
         n, held = s.n, self.held[s.n]
         offc = self.offchip_cycles[n] if self.spills else None
         delivered, decided = s.delivered, s.decided
-        first, gate, sink, ttfs, speculate = self.first, self.first and sv.gate, self.sink, self.ttfs, sv.speculate
-        in_edges, in_buffers, ran, li = self.in_edges, self.in_buffers, s.ran, self.li
+        first, sink, ttfs = self.first, self.sink, self.ttfs
+        in_edges, in_buffers, ran, li, look = self.in_edges, self.in_buffers, s.ran, self.li, sv.look
+        lag = look.lag[li] if look.explicit[li] else 0     # waits itself for the decision on t - lag
+        speculate = look.past_exit(li)                      # may run past the exit: stops when the sample leaves
         exit_t = s.exit_t
-        t_end = sv.max_t if speculate else exit_t
+        t_end = look.t_end(li, exit_t, sv.max_t)
         arbitrate = group.useful_first
         for t in range(t_end):
-            if first:
-                if t == 0:
-                    yield s.image_ready
-                elif gate:
-                    yield decided[t - 1]
+            if first and t == 0:
+                yield s.image_ready
+            elif lag and t >= lag:
+                yield decided[t - lag]
             for e in in_edges:
                 yield delivered[e][t]
             if speculate and s.exited:
