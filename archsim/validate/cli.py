@@ -34,6 +34,9 @@ def register(subparsers) -> None:
     s.add_argument("--rate", type=float, default=0.2, help="Bernoulli input spike probability per step")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--hwconfig", default=DEFAULT_HWCONFIG, help="archsim's description of the chip")
+    s.add_argument("--force-update", action="store_true",
+                   help="update every neuron every step in both simulators (SANA-FE's force_update); by "
+                        "default a neuron is updated only while it has input or a non-zero potential")
     s.add_argument("--out", metavar="DIR", help="write validation.json, validation.csv, validation.png, config.yaml")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.set_defaults(func=main)
@@ -60,7 +63,8 @@ def main(args: argparse.Namespace) -> int:
         args.samples, args.timesteps = inputs.shape[0], inputs.shape[1]
     else:
         inputs = input_spikes(spec, args.samples, args.timesteps, args.rate, args.seed)
-    result = validate(spec, hw, inputs, progress=not args.json and sys.stderr.isatty())
+    result = validate(spec, hw, inputs, progress=not args.json and sys.stderr.isatty(),
+                      force_update=args.force_update)
     result["command"] = " ".join(shlex.quote(w) for w in ["python", "-m", "archsim"] + sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith(("__main__.py", "archsim")) else None
     result["inputs"] = ({"file": args.spikes} if args.spikes else
@@ -86,7 +90,8 @@ def _write(out: str, result: dict, spec) -> None:
     from archsim.report import atomic_dir
 
     config = {"command": result.get("command"), "network": spec.source, "hwconfig": result["hwconfig"],
-              "inputs": result["inputs"], "samples": result["samples"], "timesteps": result["input_timesteps"]}
+              "neuron_update": result["neuron_update"], "inputs": result["inputs"], "samples": result["samples"],
+              "timesteps": result["input_timesteps"]}
     with atomic_dir(out) as tmp:
         (tmp / "validation.json").write_text(json.dumps(result, indent=2) + "\n")
         pd.DataFrame(result["rows"]).to_csv(tmp / "validation.csv", index=False)

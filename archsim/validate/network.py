@@ -69,13 +69,15 @@ class NetworkSpec:
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = "network"
 
-    def graph(self) -> nx.DiGraph:
-        """The archsim layer graph: a spiking input population, every layer spiking (LIF)."""
+    def graph(self, force_update: bool = False) -> nx.DiGraph:
+        """The archsim layer graph: a spiking input population, every layer spiking (LIF). Its neurons'
+        update rule is SANA-FE's: ``while_nonzero`` (its default LIF), or ``every_step`` under
+        ``force_update``."""
         g = lg.new_graph(self.input_shape, "spikes")
         src = lg.INPUT
         for ly in self.layers:
             params = {k: v for k, v in self.neuron.items() if isinstance(v, (int, float, str, bool))}
-            rec = lg.neuron_record("lif", **params)
+            rec = lg.neuron_record("lif", update="every_step" if force_update else "while_nonzero", **params)
             if ly.op == "conv":
                 src = lg.add_conv(g, ly.name, src, out_channels=ly.out, kernel=ly.kernel, stride=ly.stride,
                                   padding=ly.padding, pool=ly.pool, neuron=rec)

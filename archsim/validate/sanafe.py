@@ -6,8 +6,9 @@ architecture file of per-event energies and latencies. We run it on its own bund
 most 1,024 per core, cores 4 to a tile, tiles numbered column-major as SANA-FE does), connect the
 neurons synapse by synapse (archsim.validate.network.synapses: padding and pooling as archsim's graph
 has them) and feed each sample's input spikes to SANA-FE's input neurons. Neurons are SANA-FE's LIF
-(``loihi_lif``) with ``force_update``: every neuron is updated every timestep, the time-driven rule
-archsim's ``every_step`` neuron record models.
+(``loihi_lif``), by default as SANA-FE runs them: a neuron is updated only in a step where an event
+arrives or its potential is non-zero (archsim's ``while_nonzero`` neuron record); with ``force_update``
+every neuron is updated every timestep (the time-driven ``every_step`` record).
 
 Per sample, SANA-FE runs ``T + depth`` timesteps (a spike is integrated one step after it was sent, so
 the last layer needs one step per layer to hear the last input) twice, with its ``simple`` and its
@@ -78,7 +79,7 @@ class SanafeRun:
 
 
 def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: int,
-               progress: bool = False) -> SanafeRun:
+               progress: bool = False, force_update: bool = False) -> SanafeRun:
     """Simulate every sample of ``inputs`` (bool [S, T, input neurons]) for ``steps`` timesteps each."""
     sanafe = import_sanafe()
     g = spec.graph()
@@ -87,7 +88,7 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
     net = sanafe.Network()
     names = [lg.INPUT] + [ly.name for ly in spec.layers]
     groups = {}
-    lif = {"force_update": True, **{k: v for k, v in spec.neuron.items()}}
+    lif = {"force_update": bool(force_update), **{k: v for k, v in spec.neuron.items()}}
     groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]), log_spikes=True)
     for ly in spec.layers:
         groups[ly.name] = net.create_neuron_group(ly.name, int(g.nodes[ly.name]["neurons"]), model_attributes=lif,
