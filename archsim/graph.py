@@ -56,7 +56,8 @@ def neuron_record(model: str = "lif", *, state_words: int = 1, update: str = "ev
     ``extra_events``: synaptic events each neuron receives besides its input spikes (TTFS: readout
     counter-input, bias, forced spike); ``window_steps``: neuron-update steps one work item spans (1; a
     TTFS layer's window 4 t_max - 4). ``params``: the model's own numbers (tau, threshold, ...), recorded
-    for provenance only: archsim prices events, not dynamics."""
+    for provenance: archsim prices events, not dynamics; only the ``while_nonzero`` rule reads two of
+    them (a non-zero ``bias`` is an input every step; a non-zero ``reset`` keeps the potential non-zero)."""
     if model not in NEURON_MODELS:
         raise UserError("graph", "neuron.model", f"must be one of {', '.join(NEURON_MODELS)}, got {model!r}")
     if update not in UPDATE_RULES:

@@ -66,7 +66,9 @@ def reached(edge: dict, src_shape: list[int], dst_shape: list[int], raster: np.n
 def layer_activity(g: nx.DiGraph, wl: "Workload", name: str) -> NeuronActivity | None:
     """Layer ``name``'s :class:`NeuronActivity`, when its neuron record's rule needs it and the workload
     records per-neuron spikes of the layer and of every layer that projects into it (else None: the
-    neuron unit then estimates)."""
+    neuron unit then estimates). Two of the record's ``params`` count here, as SANA-FE's LIF has them: a
+    non-zero ``bias`` (a number, or one per neuron) is an input in every step; a non-zero ``reset`` value
+    leaves the potential non-zero after the neuron fires."""
     rec = g.nodes[name].get("neuron") or {}
     if rec.get("update") not in RULES_NEEDING_ACTIVITY or wl.neuron_samples is None:
         return None
@@ -75,7 +77,11 @@ def layer_activity(g: nx.DiGraph, wl: "Workload", name: str) -> NeuronActivity |
         return None
     delay = 1 if wl.meta.get("spike_timing") == "hardware" else 0
     fired = wl.neuron_raster(name)
+    params = rec.get("params") or {}
     got = np.zeros(fired.shape, dtype=bool)
+    got |= np.broadcast_to(np.asarray(params.get("bias", 0.0), dtype=np.float64) != 0, fired.shape[-1:])
+    if params.get("reset", 0.0) != 0:
+        fired = np.zeros_like(fired)          # the reset leaves a non-zero potential: firing does not stop it
     for u in sources:
         sent = wl.neuron_raster(u)
         if delay:

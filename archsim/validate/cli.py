@@ -43,6 +43,8 @@ def register(subparsers) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from archsim.hwconfig import load_config
     from archsim.report import check_out_dir
     from archsim.validate.compare import format_table, input_spikes, load_input_spikes, validate
@@ -58,7 +60,13 @@ def main(args: argparse.Namespace) -> int:
     import_sanafe()
     spec = load_network(args.network)
     hw = load_config(args.hwconfig)
-    if args.spikes:
+    if spec.input_neuron is not None:              # bias-driven: one sample, no spike trains
+        if args.spikes:
+            raise UserError("command line", "--spikes", f"{args.network} drives its input by biases "
+                            "(input_neuron): it takes no input spikes")
+        args.samples = 1
+        inputs = np.zeros((1, args.timesteps, int(np.prod(spec.input_shape))), dtype=bool)
+    elif args.spikes:
         inputs = load_input_spikes(args.spikes, spec)
         args.samples, args.timesteps = inputs.shape[0], inputs.shape[1]
     else:
@@ -67,8 +75,8 @@ def main(args: argparse.Namespace) -> int:
                       force_update=args.force_update)
     result["command"] = " ".join(shlex.quote(w) for w in ["python", "-m", "archsim"] + sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith(("__main__.py", "archsim")) else None
-    result["inputs"] = ({"file": args.spikes} if args.spikes else
-                        {"bernoulli_rate": args.rate, "seed": args.seed})
+    result["inputs"] = ({"bias": "input_neuron"} if spec.input_neuron is not None else
+                        {"file": args.spikes} if args.spikes else {"bernoulli_rate": args.rate, "seed": args.seed})
     if args.out:
         _write(args.out, result, spec)
     if args.json:

@@ -94,10 +94,11 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
     updated every step in both (else SANA-FE's default rule, archsim's ``while_nonzero``)."""
     g = spec.graph(force_update)
     steps = inputs.shape[1] + len(spec.layers)
-    placement = map_network(hw, _placeholder(g, steps))
+    placement = map_network(hw, _placeholder(g, steps), spec.placement)
     sf = run_sanafe(spec, placement, inputs, steps, progress=progress, force_update=force_update)
     wl = workload_from_trace(spec, sf.rasters, steps, force_update)
-    res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False)
+    res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False,
+                         mapping=map_network(hw, wl, spec.placement))
     for name, place in res.mapping.layers.items():
         if place.cores != placement.layers[name].cores:
             raise RuntimeError(f"layer {name} placed on other cores than SANA-FE was given")
