@@ -36,6 +36,7 @@ from archsim.units.axon import pooled_cell_events
 from archsim.units.base import apportion  # noqa: F401  (re-exported: the mapping's tests split with it)
 from archsim.units.base import InEdge, InputSource, LayerContext, Spikes, edge_sum
 from archsim.units.controller import decisions as controller_decisions
+from archsim.units.neuron_activity import layer_activity
 from archsim.units.network import busiest_link_flits, flits_per_packet
 from archsim.workload import Workload
 
@@ -125,6 +126,7 @@ class _Run:
     input_owner: str | None                   # the placed layer that reads the input by DMA
     fpp: int
     samples: object
+    activity: dict                            # placed layer -> its NeuronActivity (or None)
 
 
 def _run_context(hw: HwConfig, mapping: Mapping, wl: Workload) -> _Run:
@@ -141,7 +143,9 @@ def _run_context(hw: HwConfig, mapping: Mapping, wl: Workload) -> _Run:
              for (u, v) in mapping.routes}
     input_dma = lg.INPUT not in mapping.layers
     owner = next((name for name in mapping.order if g.has_edge(lg.INPUT, name)), None) if input_dma else None
-    return _Run(hw, g, mapping, spikes, idx, emitted, edges, input_dma, owner, flits_per_packet(hw), samples)
+    activity = {name: layer_activity(g, wl, name) for name in mapping.order}
+    return _Run(hw, g, mapping, spikes, idx, emitted, edges, input_dma, owner, flits_per_packet(hw), samples,
+                activity)
 
 
 def _in_edges(run: _Run, name: str) -> list[InEdge]:
@@ -191,7 +195,7 @@ def _layer_context(run: _Run, name: str) -> LayerContext:
         routes_in=[(r, run.edges[uv]) for uv, r in routed if uv[1] == name],
         out_spikes=run.spikes[:, run.idx[name], :], emitted=run.emitted.get(name), events=events,
         fan_in_bits=fan_in_bits, dense_steps=dense_steps, gather=hw.dataflow.for_layer(name) == "gather",
-        samples=run.samples, fpp=run.fpp,
+        samples=run.samples, fpp=run.fpp, activity=run.activity[name],
         input=InputSource(bool(src["spiking"]), src["neurons"], run.spikes[:, 0, :], name == run.input_owner))
 
 

@@ -39,7 +39,7 @@ from archsim.errors import UserError
 INPUT = "input"
 # model -> what it is. 'integrator' is the non-spiking readout; 'input' the input population.
 NEURON_MODELS = ("lif", "if", "cuba_lif", "ttfs", "integrator", "input")
-UPDATE_RULES = ("every_step", "on_event")
+UPDATE_RULES = ("every_step", "on_event", "while_nonzero")
 NODE_KEYS = ("index", "op", "shape", "neurons", "spiking", "weights", "synapses")
 EDGE_KEYS = ("kind", "op", "weights", "synapses", "fan_out")
 
@@ -50,11 +50,14 @@ def neuron_record(model: str = "lif", *, state_words: int = 1, update: str = "ev
 
     ``state_words``: potential-sized words of state per neuron (LIF 1; CubaLIF and Quartz's TTFS neuron
     2: current and voltage); ``update``: ``every_step`` (time-driven: every neuron is read, leaked and
-    written every step) or ``on_event`` (only neurons that received input or hold a non-zero potential);
+    written every step), ``on_event`` (only neurons that received input in the step) or
+    ``while_nonzero`` (SANA-FE's default LIF: from a neuron's first synaptic event until it fires and
+    hard-resets; counted per neuron from spike records, archsim.units.neuron_unit);
     ``extra_events``: synaptic events each neuron receives besides its input spikes (TTFS: readout
     counter-input, bias, forced spike); ``window_steps``: neuron-update steps one work item spans (1; a
     TTFS layer's window 4 t_max - 4). ``params``: the model's own numbers (tau, threshold, ...), recorded
-    for provenance only: archsim prices events, not dynamics."""
+    for provenance: archsim prices events, not dynamics; only the ``while_nonzero`` rule reads two of
+    them (a non-zero ``bias`` is an input every step; a non-zero ``reset`` keeps the potential non-zero)."""
     if model not in NEURON_MODELS:
         raise UserError("graph", "neuron.model", f"must be one of {', '.join(NEURON_MODELS)}, got {model!r}")
     if update not in UPDATE_RULES:

@@ -411,14 +411,19 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions, l
                  per_core_mean(received), fan, packets_n, dirs_n, events, received)
 
 
-def _neuron_chunks(hw: HwConfig, g: nx.DiGraph, order: list[str], pots: dict[str, int]) -> dict[str, int]:
-    """Rule 8: cores per layer when layers are cut into chunks of at most max_neurons_per_core neurons."""
+def _neuron_chunks(hw: HwConfig, g: nx.DiGraph, order: list[str], pots: dict[str, int],
+                   chunks: dict[str, tuple[int, ...]]) -> dict[str, int]:
+    """Rule 8: cores per layer when layers are cut into chunks of at most max_neurons_per_core neurons
+    (or into the explicit ``chunks`` given for a layer)."""
     cap, pot_cap = hw.mapping.max_neurons_per_core, hw.core.potential_sram.capacity_bits
     cores = {}
     for n in order:
         neurons = int(g.nodes[n]["neurons"])
-        cores[n] = math.ceil(neurons / cap)
-        chunk_bits = pots[n] * min(cap, neurons) / neurons
+        cores[n] = len(chunks[n]) if n in chunks else math.ceil(neurons / cap)
+        if n in chunks and (sum(chunks[n]) != neurons or max(chunks[n]) > cap or min(chunks[n]) < 1):
+            raise _no_fit(hw, f"layer {n}'s explicit chunks {list(chunks[n])} must be 1 to {cap} neurons each, "
+                              f"{neurons} in all")
+        chunk_bits = pots[n] * (max(chunks[n]) if n in chunks else min(cap, neurons)) / neurons
         if chunk_bits > pot_cap:
             raise _no_fit(hw, f"a {min(cap, neurons)}-neuron chunk of layer {n} needs {chunk_bits / 8192:.1f} KiB of "
                               f"membrane potentials, a core's potential SRAM holds {pot_cap / 8192:.1f} KiB")
@@ -440,8 +445,13 @@ def placed_layers(hw: HwConfig, g: nx.DiGraph) -> list[str]:
     return order
 
 
-def map_network(hw: HwConfig, wl: Workload) -> Mapping:
-    """Place the workload's layer graph on the hardware (rules in the module docstring)."""
+def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] | None = None) -> Mapping:
+    """Place the workload's layer graph on the hardware (rules in the module docstring). ``chunks``
+    (``split: neurons`` only): explicit neurons per core for some layers, on consecutive cores in
+    placement order (a validation network's placement, archsim.validate.network)."""
+    chunks = chunks or {}
+    if chunks and hw.mapping.split != "neurons":
+        raise UserError(hw.source, "mapping.split", "an explicit placement needs split: neurons")
     g = wl.graph
     order = placed_layers(hw, g)
     works = {n: _mean_item_work(hw, g, wl, n) for n in order}
@@ -453,7 +463,7 @@ def map_network(hw: HwConfig, wl: Workload) -> Mapping:
     by_neurons = hw.mapping.split == "neurons"
 
     if by_neurons or len(order) <= hw.n_cores:
-        n_cores = _neuron_chunks(hw, g, order, pots) if by_neurons else _allot_cores(hw, g, order, works, pots, wbits)
+        n_cores = _neuron_chunks(hw, g, order, pots, chunks) if by_neurons else _allot_cores(hw, g, order, works, pots, wbits)
         groups_layers = [[n] for n in order]
         group_cores, next_core = [], 0
         for n in order:
@@ -474,7 +484,7 @@ def map_network(hw: HwConfig, wl: Workload) -> Mapping:
             ch, neurons = _channels(g, n), int(g.nodes[n]["neurons"])
             if by_neurons:
                 cap = hw.mapping.max_neurons_per_core
-                per_neurons = tuple(min(cap, neurons - k * cap) for k in range(len(cores)))
+                per_neurons = chunks.get(n) or tuple(min(cap, neurons - k * cap) for k in range(len(cores)))
                 per_core = tuple(math.ceil(x * ch / neurons) for x in per_neurons)   # channels touched (report)
             else:
                 per_core = split_channels(ch, len(cores))

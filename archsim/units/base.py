@@ -176,6 +176,8 @@ class LayerContext:
     input: InputSource
     counts: dict[str, np.ndarray] = field(default_factory=dict)   # counts of the units before, [N, T]
     loads: dict[str, np.ndarray] = field(default_factory=dict)    # barrier: their per-core loads, [N, T, K]
+    activity: Any = None         # per-neuron input/firing of the recorded samples, for update rules that
+    #                              need it (archsim.units.neuron_activity.NeuronActivity), else None
 
     @property
     def k(self) -> int:

@@ -34,12 +34,17 @@ def register(subparsers) -> None:
     s.add_argument("--rate", type=float, default=0.2, help="Bernoulli input spike probability per step")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--hwconfig", default=DEFAULT_HWCONFIG, help="archsim's description of the chip")
+    s.add_argument("--force-update", action="store_true",
+                   help="update every neuron every step in both simulators (SANA-FE's force_update); by "
+                        "default a neuron is updated only while it has input or a non-zero potential")
     s.add_argument("--out", metavar="DIR", help="write validation.json, validation.csv, validation.png, config.yaml")
     s.add_argument("--json", action="store_true", help="print the result as JSON")
     s.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from archsim.hwconfig import load_config
     from archsim.report import check_out_dir
     from archsim.validate.compare import format_table, input_spikes, load_input_spikes, validate
@@ -55,16 +60,23 @@ def main(args: argparse.Namespace) -> int:
     import_sanafe()
     spec = load_network(args.network)
     hw = load_config(args.hwconfig)
-    if args.spikes:
+    if spec.input_neuron is not None:              # bias-driven: one sample, no spike trains
+        if args.spikes:
+            raise UserError("command line", "--spikes", f"{args.network} drives its input by biases "
+                            "(input_neuron): it takes no input spikes")
+        args.samples = 1
+        inputs = np.zeros((1, args.timesteps, int(np.prod(spec.input_shape))), dtype=bool)
+    elif args.spikes:
         inputs = load_input_spikes(args.spikes, spec)
         args.samples, args.timesteps = inputs.shape[0], inputs.shape[1]
     else:
         inputs = input_spikes(spec, args.samples, args.timesteps, args.rate, args.seed)
-    result = validate(spec, hw, inputs, progress=not args.json and sys.stderr.isatty())
+    result = validate(spec, hw, inputs, progress=not args.json and sys.stderr.isatty(),
+                      force_update=args.force_update)
     result["command"] = " ".join(shlex.quote(w) for w in ["python", "-m", "archsim"] + sys.argv[1:]) \
         if sys.argv and sys.argv[0].endswith(("__main__.py", "archsim")) else None
-    result["inputs"] = ({"file": args.spikes} if args.spikes else
-                        {"bernoulli_rate": args.rate, "seed": args.seed})
+    result["inputs"] = ({"bias": "input_neuron"} if spec.input_neuron is not None else
+                        {"file": args.spikes} if args.spikes else {"bernoulli_rate": args.rate, "seed": args.seed})
     if args.out:
         _write(args.out, result, spec)
     if args.json:
@@ -86,7 +98,8 @@ def _write(out: str, result: dict, spec) -> None:
     from archsim.report import atomic_dir
 
     config = {"command": result.get("command"), "network": spec.source, "hwconfig": result["hwconfig"],
-              "inputs": result["inputs"], "samples": result["samples"], "timesteps": result["input_timesteps"]}
+              "neuron_update": result["neuron_update"], "inputs": result["inputs"], "samples": result["samples"],
+              "timesteps": result["input_timesteps"]}
     with atomic_dir(out) as tmp:
         (tmp / "validation.json").write_text(json.dumps(result, indent=2) + "\n")
         pd.DataFrame(result["rows"]).to_csv(tmp / "validation.csv", index=False)

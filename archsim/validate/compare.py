@@ -58,10 +58,11 @@ def _placeholder(g, steps: int) -> Workload:
                     {"kind": "direct", "timesteps": steps, "spike_timing": "hardware", "exit_policy": "fixed"})
 
 
-def workload_from_trace(spec: NetworkSpec, rasters: dict[str, np.ndarray], steps: int) -> Workload:
+def workload_from_trace(spec: NetworkSpec, rasters: dict[str, np.ndarray], steps: int,
+                        force_update: bool = False) -> Workload:
     """SANA-FE's spike trace as an archsim workload: per-layer totals and per-neuron records, in
     SANA-FE's timesteps (``spike_timing: hardware``), every sample run for all ``steps``."""
-    g = spec.graph()
+    g = spec.graph(force_update)
     names = lg.layer_names(g)
     n = next(iter(rasters.values())).shape[0]
     spikes = np.stack([rasters[name].sum(axis=-1) for name in names], axis=1).astype(np.int32)
@@ -87,14 +88,17 @@ def _pct(a: float, b: float) -> float | None:
     return None if b == 0 else 100.0 * (a - b) / b
 
 
-def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool = False) -> dict:
-    """Run both simulators; return the side-by-side table (JSON-ready)."""
-    g = spec.graph()
+def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool = False,
+             force_update: bool = False) -> dict:
+    """Run both simulators; return the side-by-side table (JSON-ready). ``force_update``: every neuron
+    updated every step in both (else SANA-FE's default rule, archsim's ``while_nonzero``)."""
+    g = spec.graph(force_update)
     steps = inputs.shape[1] + len(spec.layers)
-    placement = map_network(hw, _placeholder(g, steps))
-    sf = run_sanafe(spec, placement, inputs, steps, progress=progress)
-    wl = workload_from_trace(spec, sf.rasters, steps)
-    res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False)
+    placement = map_network(hw, _placeholder(g, steps), spec.placement)
+    sf = run_sanafe(spec, placement, inputs, steps, progress=progress, force_update=force_update)
+    wl = workload_from_trace(spec, sf.rasters, steps, force_update)
+    res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False,
+                         mapping=map_network(hw, wl, spec.placement))
     for name, place in res.mapping.layers.items():
         if place.cores != placement.layers[name].cores:
             raise RuntimeError(f"layer {name} placed on other cores than SANA-FE was given")
@@ -114,6 +118,7 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
         a, b = int(s["counts"][count]), int(np.sum(sf.counts[sf_key]))
         rows.append({"quantity": f"{label} (all samples)", "archsim": a, "sanafe": b, "diff_pct": _pct(a, b)})
     return {"network": spec.name, "samples": n, "input_timesteps": int(inputs.shape[1]), "steps_per_sample": steps,
+            "neuron_update": "every step (force_update)" if force_update else "while_nonzero (SANA-FE default)",
             "sanafe_version": sanafe_version(), "sanafe_arch": "sanafe/examples/loihi.yaml (bundled)",
             "hwconfig": _shown(hw.source), "cores_used": s["mapping"]["cores_used"],
             "tiles_used": len({hw.tile_of(c) for p in res.mapping.layers.values() for c in p.cores}),
@@ -124,7 +129,8 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
 def format_table(result: dict) -> str:
     lines = [f"{result['network']}: {result['samples']} samples x {result['input_timesteps']} input timesteps "
              f"({result['steps_per_sample']} steps each), {result['cores_used']} cores in {result['tiles_used']} tiles; "
-             f"SANA-FE {result['sanafe_version']} (bundled Loihi) vs archsim ({result['hwconfig']})",
+             f"SANA-FE {result['sanafe_version']} (bundled Loihi) vs archsim ({result['hwconfig']}); "
+             f"neuron updates: {result.get('neuron_update', 'every step (force_update)')}",
              f"{'quantity':<44}{'archsim':>16}{'SANA-FE':>16}{'diff':>10}"]
     for r in result["rows"]:
         fmt = (lambda v: f"{v:>16,d}") if isinstance(r["archsim"], int) else (lambda v: f"{v:>16.4f}")

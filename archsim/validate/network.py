@@ -8,9 +8,21 @@ The YAML (``archsim validate sanafe NETWORK.yaml``)::
       - {name: conv1, op: conv, out_channels: 8, kernel: 3, stride: 1, padding: 0}
       - {name: conv2, op: conv, out_channels: 8, kernel: 3, padding: 0, pool: 1}
       - {name: fc, op: linear, out_features: 10}
-    neuron: {threshold: 1.0, leak_decay: 0.5}     # SANA-FE's LIF ('loihi_lif') attributes
+    neuron: {threshold: 1.0, leak_decay: 0.5}     # SANA-FE's LIF ('loihi_lif') attributes, every layer
     weights: {seed: 0, std: 0.5}       # random N(0, std / sqrt(fan-in)), or
     # weights: {file: weights.npz}     # arrays named after the layers: conv [O, C, k, k], linear [O, I]
+
+Optional, for networks set up as SANA-FE's users set theirs up:
+
+- a layer's own ``neuron: {threshold: 420}``: its LIF attributes over the network's ``neuron``
+  (``NEURON_KEYS``: threshold, leak_decay, reset, bias; numbers);
+- ``input_neuron: {threshold: 255, bias: {file: frame.npz, key: inputs}}``: a bias-driven input. The input
+  neurons are LIF neurons (priced as any soma) driven by a per-neuron ``bias`` (a number, or an npz array
+  of one value per input neuron in [C, H, W] order) instead of spike trains; one sample;
+- ``placement: {input: 1, conv1: 4, fc: [6, 4]}``: cores per layer, the layer's neurons split evenly in
+  neuron order with the remainder on the last core (as SANA-FE's tutorial maps layers), or the neurons on
+  each core; on consecutive cores in layer order. Unlisted layers: chunks of the hwconfig's
+  ``max_neurons_per_core``.
 
 ``pool`` average-pools the previous layer's spikes by that factor before the projection; as in archsim's
 graph, every spike of a pooled cell is delivered on its own, so a source neuron connects to its cell's
@@ -36,6 +48,7 @@ from archsim.inputs import read_yaml
 from archsim.errors import UserError
 
 OPS = ("conv", "linear")
+NEURON_KEYS = ("threshold", "leak_decay", "reset", "bias")      # SANA-FE loihi_lif attributes we pass on
 MAX_SIDE = 1024                 # H, W, kernel, stride, padding, pool
 MAX_NEURONS = 1_000_000         # one population
 MAX_SYNAPSES = 20_000_000       # the whole network, and its weights
@@ -58,6 +71,7 @@ class LayerSpec:
     stride: int = 1
     padding: int = 0
     pool: int = 1
+    neuron: dict = field(default_factory=dict)      # its LIF attributes, over the network's
 
 
 @dataclass
@@ -68,20 +82,30 @@ class NetworkSpec:
     neuron: dict
     weights: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = "network"
+    input_neuron: dict | None = None           # bias-driven input: its LIF attributes, bias per neuron
+    placement: dict[str, tuple[int, ...]] = field(default_factory=dict)   # layer -> neurons per core
 
-    def graph(self) -> nx.DiGraph:
-        """The archsim layer graph: a spiking input population, every layer spiking (LIF)."""
+    def neuron_of(self, layer: LayerSpec) -> dict:
+        """A layer's LIF attributes: the network's, overridden by its own."""
+        return {**self.neuron, **layer.neuron}
+
+    def graph(self, force_update: bool = False) -> nx.DiGraph:
+        """The archsim layer graph: a spiking input population, every layer spiking (LIF). Its neurons'
+        update rule is SANA-FE's: ``while_nonzero`` (its default LIF), or ``every_step`` under
+        ``force_update``."""
         g = lg.new_graph(self.input_shape, "spikes")
         src = lg.INPUT
+        rule = "every_step" if force_update else "while_nonzero"
         for ly in self.layers:
-            params = {k: v for k, v in self.neuron.items() if isinstance(v, (int, float, str, bool))}
-            rec = lg.neuron_record("lif", **params)
+            params = {k: v for k, v in self.neuron_of(ly).items() if isinstance(v, (int, float, str, bool))}
+            rec = lg.neuron_record("lif", update=rule, **params)
             if ly.op == "conv":
                 src = lg.add_conv(g, ly.name, src, out_channels=ly.out, kernel=ly.kernel, stride=ly.stride,
                                   padding=ly.padding, pool=ly.pool, neuron=rec)
             else:
                 src = lg.add_linear(g, ly.name, src, out_features=ly.out, pool=ly.pool, neuron=rec)
-        g.nodes[lg.INPUT]["neuron"] = lg.neuron_record("input", state_words=0)
+        g.nodes[lg.INPUT]["neuron"] = (lg.neuron_record("input", state_words=0) if self.input_neuron is None
+                                        else lg.neuron_record("lif", update=rule, **self.input_neuron))
         return g
 
 
@@ -104,7 +128,7 @@ def load_network(path: str | Path) -> NetworkSpec:
         if not isinstance(ly, dict) or ly.get("op") not in OPS or "name" not in ly:
             raise UserError(src, where, f"needs a name and op one of {', '.join(OPS)}")
         out_key = "out_channels" if ly["op"] == "conv" else "out_features"
-        known = {"name", "op", out_key, "kernel", "stride", "padding", "pool"}
+        known = {"name", "op", out_key, "kernel", "stride", "padding", "pool", "neuron"}
         extra = sorted(set(ly) - known)
         if extra:
             raise UserError(src, f"{where}.{extra[0]}", f"unknown key (keys: {', '.join(sorted(known))})")
@@ -113,13 +137,18 @@ def load_network(path: str | Path) -> NetworkSpec:
         out = _int(src, f"{where}.{out_key}", ly[out_key], 1, MAX_NEURONS)
         sizes = {k: _int(src, f"{where}.{k}", ly.get(k, default), 0 if k == "padding" else 1, MAX_SIDE)
                  for k, default in (("kernel", 1), ("stride", 1), ("padding", 0), ("pool", 1))}
-        layers.append(LayerSpec(str(ly["name"]), ly["op"], out, **sizes))
-    spec = NetworkSpec(str(raw["name"]), tuple(shape), layers, dict(raw.get("neuron") or {}), source=src)
+        layers.append(LayerSpec(str(ly["name"]), ly["op"], out, **sizes,
+                                neuron=_neuron(src, f"{where}.neuron", ly.get("neuron"))))
+    spec = NetworkSpec(str(raw["name"]), tuple(shape), layers, _neuron(src, "neuron", raw.get("neuron")),
+                       source=src)
     try:
         g = spec.graph()                  # shapes checked by archsim.graph
     except UserError as err:
         raise UserError(src, f"layers.{err.field}", err.message) from None
     _check_size(src, g)
+    if raw.get("input_neuron") is not None:
+        spec.input_neuron = _input_neuron(src, raw["input_neuron"], int(np.prod(shape)))
+    spec.placement = _placement(src, raw.get("placement"), g)
     wcfg = raw.get("weights") or {"seed": 0, "std": 0.5}
     if not isinstance(wcfg, dict):
         raise UserError(src, "weights", f"must be {{seed: N, std: X}} or {{file: NAME.npz}}, got {wcfg!r}"[:200])
@@ -153,6 +182,71 @@ def load_network(path: str | Path) -> NetworkSpec:
             raise UserError(src, f"weights.{ly.name}", f"needs an array of shape {list(want)}, got "
                             f"{None if got is None else list(got.shape)}")
     return spec
+
+
+def _number(src: str, where: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise UserError(src, where, f"must be a finite number, got {value!r}"[:200])
+    return float(value)
+
+
+def _neuron(src: str, where: str, raw, extra: tuple[str, ...] = ()) -> dict:
+    """LIF attributes: a mapping of NEURON_KEYS to numbers (``extra`` keys are left to the caller)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(src, where, f"must be a mapping of {', '.join(NEURON_KEYS)}, got {raw!r}"[:200])
+    for key in raw:
+        if key not in NEURON_KEYS:
+            raise UserError(src, f"{where}.{key}", f"unknown key (keys: {', '.join(NEURON_KEYS)})")
+    return {k: v if k in extra else _number(src, f"{where}.{k}", v) for k, v in raw.items()}
+
+
+def _input_neuron(src: str, raw, n_in: int) -> dict:
+    """A bias-driven input's attributes; ``bias`` a number or ``{file: NPZ, key: ARRAY}`` of n_in values,
+    returned as a list (one per input neuron)."""
+    out = _neuron(src, "input_neuron", raw, extra=("bias",))
+    bias = out.get("bias", 0.0)
+    if isinstance(bias, dict):
+        if set(bias) != {"file", "key"} or not all(isinstance(v, str) and v for v in bias.values()):
+            raise UserError(src, "input_neuron.bias", "must be a number or {file: NAME.npz, key: ARRAY}")
+        path = Path(bias["file"]) if Path(bias["file"]).is_absolute() else Path(src).parent / bias["file"]
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arr = np.asarray(z[bias["key"]], dtype=np.float64)
+        except (OSError, ValueError, KeyError) as err:
+            raise UserError(src, "input_neuron.bias", f"cannot read array {bias['key']!r} of {path} "
+                            f"({str(err).splitlines()[0][:80] if str(err) else type(err).__name__})") from None
+        if arr.shape != (n_in,) or not np.isfinite(arr).all():
+            raise UserError(src, "input_neuron.bias", f"needs {n_in} finite values (one per input neuron), "
+                            f"got shape {list(arr.shape)}")
+        out["bias"] = arr.tolist()
+    else:
+        out["bias"] = [_number(src, "input_neuron.bias", bias)] * n_in
+    return out
+
+
+def _placement(src: str, raw, g: nx.DiGraph) -> dict[str, tuple[int, ...]]:
+    """layer -> neurons on each of its cores (module docstring)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(src, "placement", f"must map layer names to core counts, got {raw!r}"[:200])
+    out = {}
+    for name, value in raw.items():
+        where = f"placement.{name}"
+        if name not in g:
+            raise UserError(src, where, f"no such layer (layers: {', '.join(lg.layer_names(g))})")
+        n = int(g.nodes[name]["neurons"])
+        if isinstance(value, list):
+            chunks = tuple(_int(src, f"{where}[{i}]", v, 1, n) for i, v in enumerate(value))
+            if not chunks or sum(chunks) != n:
+                raise UserError(src, where, f"neurons per core must add up to the layer's {n}, got {sum(chunks)}")
+        else:
+            k = _int(src, where, value, 1, n)
+            chunks = (n // k,) * (k - 1) + (n - (n // k) * (k - 1),)
+        out[str(name)] = chunks
+    return out
 
 
 def _check_size(src: str, g: nx.DiGraph) -> None:

@@ -6,8 +6,9 @@ architecture file of per-event energies and latencies. We run it on its own bund
 most 1,024 per core, cores 4 to a tile, tiles numbered column-major as SANA-FE does), connect the
 neurons synapse by synapse (archsim.validate.network.synapses: padding and pooling as archsim's graph
 has them) and feed each sample's input spikes to SANA-FE's input neurons. Neurons are SANA-FE's LIF
-(``loihi_lif``) with ``force_update``: every neuron is updated every timestep, the time-driven rule
-archsim's ``every_step`` neuron record models.
+(``loihi_lif``), by default as SANA-FE runs them: a neuron is updated only in a step where an event
+arrives or its potential is non-zero (archsim's ``while_nonzero`` neuron record); with ``force_update``
+every neuron is updated every timestep (the time-driven ``every_step`` record).
 
 Per sample, SANA-FE runs ``T + depth`` timesteps (a spike is integrated one step after it was sent, so
 the last layer needs one step per layer to hear the last input) twice, with its ``simple`` and its
@@ -78,8 +79,9 @@ class SanafeRun:
 
 
 def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: int,
-               progress: bool = False) -> SanafeRun:
-    """Simulate every sample of ``inputs`` (bool [S, T, input neurons]) for ``steps`` timesteps each."""
+               progress: bool = False, force_update: bool = False) -> SanafeRun:
+    """Simulate every sample of ``inputs`` (bool [S, T, input neurons]) for ``steps`` timesteps each (a
+    bias-driven input, ``spec.input_neuron``, ignores them: its biases drive it in every step)."""
     sanafe = import_sanafe()
     g = spec.graph()
     arch = sanafe.load_arch(bundled_arch())
@@ -87,10 +89,19 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
     net = sanafe.Network()
     names = [lg.INPUT] + [ly.name for ly in spec.layers]
     groups = {}
-    lif = {"force_update": True, **{k: v for k, v in spec.neuron.items()}}
-    groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]), log_spikes=True)
+    forced = {"force_update": bool(force_update)}
+    biased = spec.input_neuron is not None           # a bias-driven input: LIF neurons on the core's soma
+    if biased:
+        attrs = {**forced, **{k: v for k, v in spec.input_neuron.items() if k != "bias"}}
+        groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]),
+                                                   model_attributes=attrs, log_spikes=True)
+        for i, b in enumerate(spec.input_neuron["bias"]):
+            groups[lg.INPUT][i].set_attributes(model_attributes={"bias": float(b)})
+    else:
+        groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]), log_spikes=True)
     for ly in spec.layers:
-        groups[ly.name] = net.create_neuron_group(ly.name, int(g.nodes[ly.name]["neurons"]), model_attributes=lif,
+        groups[ly.name] = net.create_neuron_group(ly.name, int(g.nodes[ly.name]["neurons"]),
+                                                  model_attributes={**forced, **spec.neuron_of(ly)},
                                                   default_synapse_hw_name=SYNAPSE_UNIT[ly.op], log_spikes=True)
     for name in names:                     # archsim's placement, neuron by neuron
         place = mapping.layers[name]
@@ -98,7 +109,7 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
         for k, core in enumerate(place.cores):
             for j in range(place.neurons_per_core[k]):
                 neuron = groups[name][offset + j]
-                if name == lg.INPUT:
+                if name == lg.INPUT and not biased:
                     neuron.set_attributes(soma_hw_name=f"loihi_inputs[{j}]")
                 neuron.map_to_core(cores[core])
             offset += place.neurons_per_core[k]
@@ -115,7 +126,7 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
     for si in range(n_samples):
         train = np.zeros((n_in, steps), dtype=bool)
         train[:, :t_in] = inputs[si].T
-        for i in range(n_in):
+        for i in range(n_in if not biased else 0):
             groups[lg.INPUT][i].set_attributes(model_attributes={"spikes": train[i].tolist()})
         for model in ("simple", "detailed"):
             with quiet_stdout():
