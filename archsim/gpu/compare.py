@@ -102,6 +102,17 @@ def check_like_for_like(acc: dict, bench: dict, gpu_images: int | None, log_path
     return mismatches, unchecked
 
 
+def _gpu_images(bench: dict, gpu_images: int | None, acc_images: int, notes: list[str]) -> tuple[int, str]:
+    """How many images the GPU ran and where that figure comes from (a note when it is assumed)."""
+    if bench.get("images"):
+        return int(bench["images"]), "the gpu_bench JSON"
+    if gpu_images:
+        return int(gpu_images), "given on the command line"
+    notes.append(f"the log does not say how many images the GPU ran: assumed {acc_images}, the accelerator's "
+                 f"(--gpu-images N to state it)")
+    return acc_images, "assumed equal to the accelerator's"
+
+
 def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
                      window: tuple[float, float] | None = None, *, idle_w: float | None = None,
                      gpus: list[int] | None = None, gpu_images: int | None = None,
@@ -129,14 +140,7 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
     idle_info = idle_power(log, we.start_s, gpus, idle_w)
     energy, removed = apply_idle(log, we, idle, idle_info)
 
-    if bench.get("images"):
-        images, images_from = int(bench["images"]), "the gpu_bench JSON"
-    elif gpu_images:
-        images, images_from = int(gpu_images), "given on the command line"
-    else:
-        images, images_from = int(acc["images"]), "assumed equal to the accelerator's"
-        notes.append(f"the log does not say how many images the GPU ran: assumed {images}, the accelerator's "
-                     f"(--gpu-images N to state it)")
+    images, images_from = _gpu_images(bench, gpu_images, int(acc["images"]), notes)
     if bench.get("fps") and window is None:
         fps = float(bench["fps"])
     else:
