@@ -39,7 +39,7 @@ def parser() -> Parser:
     p.add_argument("--out", required=True, help="workload file (.npz)")
     p.add_argument("--exit-policy", default="entropy", help="entropy | confidence | fixed")
     p.add_argument("--threshold", type=float, default=None,
-                   help=f"exit threshold (default {xp.DEFAULT_THRESHOLD})")
+                   help=f"exit threshold (default {xp.THRESHOLD_BY_POLICY})")
     p.add_argument("--max-samples", type=int, default=0, help="the first N test images of a seeded random order (0: all)")
     p.add_argument("--neuron-samples", type=int, default=0,
                    help="also record which neurons fired, for the first N images (archsim's per-neuron records)")
@@ -54,7 +54,7 @@ def exit_threshold(policy: str, threshold: float | None) -> float:
     if policy not in xp.POLICIES:
         raise UserError("command line", "exit-policy",
                         f"unknown policy {policy!r}; choose one of {list(xp.POLICIES)}")
-    th = threshold if threshold is not None else xp.DEFAULT_THRESHOLD.get(policy, 1.0)
+    th = threshold if threshold is not None else xp.THRESHOLD_BY_POLICY.get(policy, 1.0)
     if not 0.0 <= th <= 1.0:
         raise UserError("command line", "threshold", f"must lie in [0, 1], got {th}")
     return th
