@@ -97,7 +97,7 @@ def neuron_records(g, col) -> tuple[dict, np.ndarray | None]:
     if not col.neuron_spikes:
         return {}, None
     names = ag.layer_names(g)
-    spiking = [n for n in names if g.nodes[n]["spiking"]]
+    spiking = [n for n in names if ag.layer(g, n).spiking]
     s = min(len(v) for v in col.neuron_spikes.values())
     if any(n not in col.neuron_spikes for n in spiking) or any(
             not np.array_equal(col.neuron_spikes[n][:s].sum(-1), col.spikes[:s, names.index(n), :]) for n in spiking):

@@ -88,9 +88,9 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
     names = [lg.INPUT] + [ly.name for ly in spec.layers]
     groups = {}
     lif = {"force_update": True, **{k: v for k, v in spec.neuron.items()}}
-    groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]), log_spikes=True)
+    groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, lg.layer(g, lg.INPUT).neurons, log_spikes=True)
     for ly in spec.layers:
-        groups[ly.name] = net.create_neuron_group(ly.name, int(g.nodes[ly.name]["neurons"]), model_attributes=lif,
+        groups[ly.name] = net.create_neuron_group(ly.name, lg.layer(g, ly.name).neurons, model_attributes=lif,
                                                   default_synapse_hw_name=SYNAPSE_UNIT[ly.op], log_spikes=True)
     for name in names:                     # archsim's placement, neuron by neuron
         place = mapping.layers[name]
@@ -110,7 +110,7 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
 
     n_samples, t_in, n_in = inputs.shape
     out = SanafeRun(steps)
-    rasters = {name: np.zeros((n_samples, steps, int(g.nodes[name]["neurons"])), dtype=bool) for name in names}
+    rasters = {name: np.zeros((n_samples, steps, lg.layer(g, name).neurons), dtype=bool) for name in names}
     chip = sanafe.SpikingChip(arch)
     for si in range(n_samples):
         train = np.zeros((n_in, steps), dtype=bool)
