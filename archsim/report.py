@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from archsim import units
+from archsim.energy import EnergyReport
 from archsim.errors import UserError
-from archsim.units.base import PER_CORE_SCOPES
 
 
 def _plain(obj):
@@ -143,38 +142,19 @@ def energy_unit(joules_per_image: float) -> tuple[float, str]:
     return 1e9, "nJ"
 
 
-def static_per_layer(per_layer, summary: dict) -> tuple[np.ndarray, float]:
-    """Static energy (J) per layer: each core's leakage over the run (every component whose static scope
-    is per core, archsim.units), split evenly among the layers it holds; and the rest (unused cores,
-    links, controller, off-chip), which no layer owns. Sums to the summary's energy_static_j."""
-    detail = summary.get("energy_detail_j") or {}
-    per_core_j = sum(float(d.get("static", 0.0)) for c, d in detail.items() if units.static_scope(c) in PER_CORE_SCOPES)
-    n_cores = max(int(summary["mapping"]["cores_total"]), 1)
-    core_j = per_core_j / n_cores
-    holders: dict[int, int] = {}
-    cores_of = []
-    for ids in per_layer["core_ids"].astype(str):
-        cores = [int(c) for c in ids.split() if c.strip().lstrip("-").isdigit()]
-        cores_of.append(cores)
-        for c in cores:
-            holders[c] = holders.get(c, 0) + 1
-    layer_j = np.array([sum(core_j / holders[c] for c in cores) for cores in cores_of], dtype=float)
-    rest = float(summary["energy_static_j"]) - float(layer_j.sum())
-    return layer_j, rest
-
-
-def _plot(per_layer, summary: dict, path: Path) -> None:
+def _plot(per_layer, summary: dict, path: Path, static_layer_j: np.ndarray, static_rest_j: float) -> None:
+    """per_layer.png: energy per image of each layer (static: its cores' leakage, archsim.energy.static_split;
+    dynamic) over the share of the run its cores were busy."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     images = max(int(summary["images"]), 1)
     dyn = per_layer["energy_dynamic_j"].to_numpy(float) / images
-    stat_layers, stat_rest = static_per_layer(per_layer, summary)
-    stat = stat_layers / images
+    stat = np.asarray(static_layer_j, dtype=float) / images
     names = list(per_layer["layer"]) + ["unused cores,\nlinks, off-chip"]
     dyn = np.append(dyn, 0.0)
-    stat = np.append(stat, stat_rest / images)
+    stat = np.append(stat, static_rest_j / images)
     scale, unit = energy_unit(float(summary["energy_per_image_j"]))
     x = np.arange(len(names))
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(7, 0.55 * len(names) + 3), 6.5), sharex=True)
@@ -266,9 +246,10 @@ def atomic_dir(out_dir: str | os.PathLike):
 
 
 def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_sample, config: dict,
-                  extra: dict | None = None) -> Path:
+                  extra: dict | None = None, *, energy: EnergyReport) -> Path:
     """Write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png (+ ``extra`` JSON
-    files) into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory."""
+    files) into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory.
+    ``energy``: the run's EnergyReport (its static energy per layer goes into the plot)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(str(out), "--out", "exists and is not a directory")
@@ -280,5 +261,5 @@ def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_samp
                                                         sort_keys=False))
         for name, obj in (extra or {}).items():
             (tmp / name).write_text(json.dumps(obj, indent=2, default=_plain) + "\n")
-        _plot(per_layer, summary, tmp / "per_layer.png")
+        _plot(per_layer, summary, tmp / "per_layer.png", energy.static_layer_j, energy.static_rest_j)
     return out

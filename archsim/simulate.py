@@ -71,7 +71,8 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
     totals = counts.totals(trace.executed)
     seconds = trace.makespan / clock_hz(hw)
     energy = energy_report(hw, wl.graph, mapping.order, counts.per_layer(trace.executed),
-                           activity(hw, mapping, trace, seconds), len(mapping.links), counts.setup)
+                           activity(hw, mapping, trace, seconds), len(mapping.links), counts.setup,
+                           [mapping.layers[name].cores for name in mapping.order])
     return _Run(plan, counts, timing, trace, totals, energy, seconds)
 
 

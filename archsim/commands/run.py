@@ -107,7 +107,7 @@ def main(args: argparse.Namespace) -> int:
                   "threshold_source": summary.get("threshold_source"), "mode": args.mode,
                   **hw.resolved()}
         write_outputs(args.out, summary, result.per_layer, result.per_sample, config,
-                      extra={"gpu_comparison.json": gpu} if gpu is not None else None)
+                      extra={"gpu_comparison.json": gpu} if gpu is not None else None, energy=result.energy)
     if args.json:
         out = dict(summary)
         if gpu is not None:

@@ -20,7 +20,6 @@ from archsim.timing.barrier import layer_core_ns
 from archsim.hwconfig import config_from_dict
 from archsim.energy import dynamic_j
 from archsim.errors import UserError
-from archsim.report import static_per_layer
 from archsim.simulate import run_simulation
 from archsim.synthetic import synthetic_workload
 from archsim.workload import save_workload
@@ -188,7 +187,7 @@ def test_report_static_split_equals_the_energy_static_by_scope(hand_workload, ta
     included) is split over the layers; links, the controller and the DRAM are the rest."""
     res = run_simulation(make_hw(energy_table=str(table_path), **NAMED), hand_workload, mode="simpy", baseline=False)
     s, detail = res.summary, res.summary["energy_detail_j"]
-    layer_j, rest = static_per_layer(res.per_layer, s)
+    layer_j, rest = res.energy.static_layer_j, res.energy.static_rest_j
     per_core = ("pe_array", "conv_syn", "dendrite", "neuron_unit", "weight_sram", "potential_sram", "spike_buffer",
                 "axon_out", "axon_in", "router")
     assert all(detail[c]["static"] > 0 for c in per_core)
@@ -197,6 +196,16 @@ def test_report_static_split_equals_the_energy_static_by_scope(hand_workload, ta
     assert rest == pytest.approx(sum(detail[c]["static"] for c in ("link", "controller", "offchip")), rel=1e-9)
     assert layer_j.sum() + rest == pytest.approx(s["energy_static_j"], rel=1e-12)
 
+
+
+def test_static_split_shares_a_core_among_the_layers_it_holds():
+    from archsim.energy import static_split
+    # 4 cores leak 8 J of PE-array static (2 J each); links 2 J, no layer's. Layer a on core 0, layer b on
+    # cores 0 and 1: core 0's 2 J is halved, core 1's goes to b; cores 2 and 3 (unused) are the rest.
+    detail = {"pe_array": {"accumulates": 5.0, "static": 8.0}, "link": {"static": 2.0}, "controller": {"decisions": 1.0}}
+    layer_j, rest = static_split(detail, 10.0, [(0,), (0, 1)], 4)
+    np.testing.assert_allclose(layer_j, [1.0, 3.0])
+    assert rest == pytest.approx(6.0)
 
 def test_static_scope_of_each_leaking_component_is_its_units(table_path):
     hw = make_hw(energy_table=str(table_path), **NAMED)
