@@ -103,20 +103,20 @@ def test_dendrite_counts_and_energy_by_hand(hand_workload, table_path, plain_pat
     base = run_simulation(make_hw(energy_table=str(plain_path), **NAMED), hand_workload, mode=mode, baseline=False)
     s, b = res.summary, base.summary
     updates = 50 * 35 + 4 * 18
-    assert s["counts"]["dendrite_updates"] == updates == s["counts"]["accumulates"]
+    assert s.counts["dendrite_updates"] == updates == s.counts["accumulates"]
     assert list(res.per_layer["dendrite_updates"]) == [0, 50 * 35, 4 * 18]
-    assert {k: v for k, v in s["counts"].items() if k != "dendrite_updates"} == b["counts"]
-    assert "dendrite_updates" not in b["counts"] and "dendrite" not in b["energy_breakdown_j"]
-    assert "dendrite" not in b["energy_by_role_j"]
+    assert {k: v for k, v in s.counts.items() if k != "dendrite_updates"} == b.counts
+    assert "dendrite_updates" not in b.counts and "dendrite" not in b.energy_breakdown_j
+    assert "dendrite" not in b.energy_by_role_j
     np.testing.assert_array_equal(res.timing.held, base.timing.held)     # it never sets the pace
-    assert s["seconds"] == b["seconds"]
+    assert s.seconds == b.seconds
     assert res.mapping.cores_used == 3 and make_hw().n_cores == 3        # every core on: no gating
-    dyn, static = updates * DENDRITE_PJ * 1e-12, DENDRITE_MW * 1e-3 * 3 * s["seconds"]
-    assert s["energy_detail_j"]["dendrite"] == pytest.approx({"dendrite_updates": dyn, "static": static}, rel=1e-12)
-    assert s["energy_by_role_j"]["dendrite"] == pytest.approx(dyn, rel=1e-12)
-    assert s["energy_j"] - b["energy_j"] == pytest.approx(dyn + static, rel=1e-9)
-    for comp, j in b["energy_breakdown_j"].items():
-        assert s["energy_breakdown_j"][comp] == pytest.approx(j, rel=1e-12), comp
+    dyn, static = updates * DENDRITE_PJ * 1e-12, DENDRITE_MW * 1e-3 * 3 * s.seconds
+    assert s.energy_detail_j["dendrite"] == pytest.approx({"dendrite_updates": dyn, "static": static}, rel=1e-12)
+    assert s.energy_by_role_j["dendrite"] == pytest.approx(dyn, rel=1e-12)
+    assert s.energy_j - b.energy_j == pytest.approx(dyn + static, rel=1e-9)
+    for comp, j in b.energy_breakdown_j.items():
+        assert s.energy_breakdown_j[comp] == pytest.approx(j, rel=1e-12), comp
 
 
 def test_per_timestep_spill_streams_the_fullest_cores_overflow_by_hand(hand_workload):
@@ -132,7 +132,7 @@ def test_per_timestep_spill_streams_the_fullest_cores_overflow_by_hand(hand_work
     rows = res.per_layer.set_index("layer")
     assert rows.loc["conv2", "weight_spill_words"] == 18 * 6
     assert rows.loc["conv2", "weight_reads"] == 35 + 0 + 24 + 10 + 52 + 0
-    assert res.summary["counts"]["offchip_reads"] == 24 * 3 + 18 * 6      # the images + the stream
+    assert res.summary.counts["offchip_reads"] == 24 * 3 + 18 * 6      # the images + the stream
 
 
 def _timed(table: dict) -> dict:
@@ -186,7 +186,7 @@ def test_report_static_split_equals_the_energy_static_by_scope(hand_workload, ta
     """Every per-core component's leakage (axon units, the dendrite and the hwconfig-named conv synapse
     included) is split over the layers; links, the controller and the DRAM are the rest."""
     res = run_simulation(make_hw(energy_table=str(table_path), **NAMED), hand_workload, mode="simpy", baseline=False)
-    s, detail = res.summary, res.summary["energy_detail_j"]
+    s, detail = res.summary, res.summary.energy_detail_j
     layer_j, rest = res.energy.static_layer_j, res.energy.static_rest_j
     per_core = ("pe_array", "conv_syn", "dendrite", "neuron_unit", "weight_sram", "potential_sram", "spike_buffer",
                 "axon_out", "axon_in", "router")
@@ -194,7 +194,7 @@ def test_report_static_split_equals_the_energy_static_by_scope(hand_workload, ta
     assert sorted(res.per_layer["cores"]) == [1, 1, 1] and res.mapping.cores_used == 3    # one layer per core
     np.testing.assert_allclose(layer_j, sum(detail[c]["static"] for c in per_core) / 3, rtol=1e-12)
     assert rest == pytest.approx(sum(detail[c]["static"] for c in ("link", "controller", "offchip")), rel=1e-9)
-    assert layer_j.sum() + rest == pytest.approx(s["energy_static_j"], rel=1e-12)
+    assert layer_j.sum() + rest == pytest.approx(s.energy_static_j, rel=1e-12)
 
 
 
