@@ -17,6 +17,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from archsim import graph as lg
 from archsim.errors import UserError
 
 
@@ -24,8 +25,8 @@ def synapses_per_core(g: nx.DiGraph, u: str, v: str, core_of_target: np.ndarray,
     """``M [neurons(u), n_cores]`` int64: synapses from each neuron of ``u`` to the neurons of ``v`` on
     each core (``core_of_target [neurons(v)]`` gives the core, 0..n_cores-1, of every target)."""
     e = g.edges[u, v]
-    src_shape = [int(s) for s in g.nodes[u]["shape"]]
-    dst_shape = [int(s) for s in g.nodes[v]["shape"]]
+    src_shape = [int(s) for s in lg.layer(g, u).shape]
+    dst_shape = [int(s) for s in lg.layer(g, v).shape]
     core_of_target = np.asarray(core_of_target, dtype=np.int64)
     if core_of_target.shape != (int(np.prod(dst_shape)),):
         raise ValueError(f"core_of_target has {core_of_target.shape}, layer {v} has {int(np.prod(dst_shape))} neurons")

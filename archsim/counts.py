@@ -131,10 +131,10 @@ class _Run:
 
 def _run_context(hw: HwConfig, mapping: Mapping, wl: Workload) -> _Run:
     g = wl.graph
-    idx = {name: g.nodes[name]["index"] for name in g.nodes}
+    idx = {name: lg.layer(g, name).index for name in g.nodes}
     spikes = wl.spikes.astype(np.int64)
     for name in g.nodes:
-        if not g.nodes[name]["spiking"] and spikes[:, idx[name], :].any():
+        if not lg.layer(g, name).spiking and spikes[:, idx[name], :].any():
             raise UserError(_wl_source(wl), "spikes", f"layer {name} does not spike in the graph, "
                             "but the counts give it spikes (graph and counts disagree)")
     samples = wl.neuron_samples
@@ -156,7 +156,7 @@ def _in_edges(run: _Run, name: str) -> list[InEdge]:
         sp = run.edges[(u, name)] if route is not None else None
         cells = int(a.get("pool", 1)) ** 2 if sp is not None and sp is not run.emitted[u] else 1
         arriving = sp.total if sp is not None else run.spikes[:, run.idx[u], :]
-        out.append(InEdge(u, a, u in dense, int(g.nodes[u]["neurons"]), route, sp, arriving, cells,
+        out.append(InEdge(u, a, u in dense, lg.layer(g, u).neurons, route, sp, arriving, cells,
                           u == lg.INPUT and run.input_dma and u not in dense))
     return out
 
@@ -179,7 +179,7 @@ def _synaptic_events(run: _Run, edges: list[InEdge], neurons: int, rec: dict) ->
 
 def _layer_context(run: _Run, name: str) -> LayerContext:
     hw, g, mapping = run.hw, run.g, run.mapping
-    rec, neurons = lg.neuron_of(g, name), int(g.nodes[name]["neurons"])
+    rec, neurons = lg.neuron_of(g, name), lg.layer(g, name).neurons
     edges = _in_edges(run, name)
     events, fan_in_bits = _synaptic_events(run, edges, neurons, rec)
     t_steps = run.spikes.shape[2]
@@ -187,7 +187,7 @@ def _layer_context(run: _Run, name: str) -> LayerContext:
     if hw.first_layer_reuse:
         dense_steps = np.arange(t_steps) == 0
     routed = [(uv, r) for uv, r in mapping.routes.items() if not r.local]
-    src = g.nodes[lg.INPUT]
+    src = lg.layer(g, lg.INPUT)
     return LayerContext(
         hw=hw, name=name, place=mapping.layers[name], neurons=neurons, steps=window_steps(g, name),
         state_words=state_words(g, name), record=rec, in_edges=edges,
@@ -196,7 +196,7 @@ def _layer_context(run: _Run, name: str) -> LayerContext:
         out_spikes=run.spikes[:, run.idx[name], :], emitted=run.emitted.get(name), events=events,
         fan_in_bits=fan_in_bits, dense_steps=dense_steps, gather=hw.dataflow.for_layer(name) == "gather",
         samples=run.samples, fpp=run.fpp, activity=run.activity[name],
-        input=InputSource(bool(src["spiking"]), src["neurons"], run.spikes[:, 0, :], name == run.input_owner))
+        input=InputSource(src.spiking, src.neurons, run.spikes[:, 0, :], name == run.input_owner))
 
 
 def _own_counts(unit) -> set[str]:

@@ -32,7 +32,7 @@ import numpy as np
 from archsim import units
 from archsim.actions import ROLES
 from archsim.hwconfig import HwConfig, unit_for
-from archsim.units.base import ActionRow
+from archsim.units.base import PER_CORE_SCOPES, ActionRow
 
 
 def _row_pj(hw: HwConfig, row: ActionRow, component: str) -> float:
@@ -136,12 +136,32 @@ class EnergyReport:
     breakdown_j: dict[str, float]              # component -> dynamic + static
     detail_j: dict[str, dict[str, float]]      # component -> {count name or 'static': joules}
     role_j: dict[str, float]                   # synapse / soma / network / memory / control / static
+    static_layer_j: np.ndarray | None = None   # [L'] the static energy each layer's cores leak (static_split)
+    static_rest_j: float = 0.0                 # static energy no layer owns: unused cores, links, control, DRAM
+
+
+def static_split(detail: dict[str, dict[str, float]], static_total: float, layer_cores: list[tuple[int, ...]],
+                 n_cores: int) -> tuple[np.ndarray, float]:
+    """Static energy (J) per layer: each core's leakage over the run (every component whose static scope
+    is per core, archsim.units), split evenly among the layers it holds (``layer_cores``: the core ids of
+    each layer); and the rest (unused cores, links, controller, off-chip), which no layer owns. The two
+    sum to ``static_total``."""
+    per_core_j = sum(float(d.get("static", 0.0)) for c, d in detail.items() if units.static_scope(c) in PER_CORE_SCOPES)
+    core_j = per_core_j / max(int(n_cores), 1)
+    holders: dict[int, int] = {}
+    for cores in layer_cores:
+        for c in cores:
+            holders[c] = holders.get(c, 0) + 1
+    layer_j = np.array([sum(core_j / holders[c] for c in cores) for cores in layer_cores], dtype=float)
+    return layer_j, float(static_total) - float(layer_j.sum())
 
 
 def energy_report(hw: HwConfig, g: nx.DiGraph, layers: list[str], per_layer: dict[str, np.ndarray],
-                  activity: Activity, n_links: int, setup: dict[str, int] | None = None) -> EnergyReport:
+                  activity: Activity, n_links: int, setup: dict[str, int] | None = None,
+                  layer_cores: list[tuple[int, ...]] | None = None) -> EnergyReport:
     """Energy of the counted actions (``per_layer``: count -> [L'] over ``layers``; ``setup``: counts
-    done once per run, the initial weight load) plus static energy over the run (``activity``)."""
+    done once per run, the initial weight load) plus static energy over the run (``activity``), and,
+    given each layer's cores (``layer_cores``), the static energy per layer (:func:`static_split`)."""
     detail: dict[str, dict[str, float]] = {}
     chip_roles = {r.role for r in units.rows(units.present(hw))}
     role = dict.fromkeys([r for r in ROLES if r in chip_roles], 0.0)
@@ -164,7 +184,8 @@ def energy_report(hw: HwConfig, g: nx.DiGraph, layers: list[str], per_layer: dic
     breakdown = {c: sum(v.values()) for c, v in detail.items()}
     total = sum(breakdown.values())
     role["static"] = static_total
-    return EnergyReport(total, total - static_total, static_total, breakdown, detail, role)
+    split = static_split(detail, static_total, layer_cores, hw.n_cores) if layer_cores is not None else (None, 0.0)
+    return EnergyReport(total, total - static_total, static_total, breakdown, detail, role, *split)
 
 
 def dynamic_j(hw: HwConfig, g: nx.DiGraph, layers: list[str], counts: dict[str, np.ndarray]) -> np.ndarray:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.choices import POLICIES  # noqa: F401 - re-exported: the one list of policy names
+# re-exported: the one list of policy names and their defaults (defined in the leaf archsim.choices, which
+# the hwconfig schema and the run command import without numpy), the home snn/ imports them from
+from archsim.choices import DEFAULT_POLICY, DEFAULT_THRESHOLD, POLICIES, THRESHOLD_BY_POLICY  # noqa: F401
 from archsim.errors import UserError
 from archsim.workload import Workload
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -83,9 +84,54 @@ def default_neuron(g: nx.DiGraph, name: str, kind: str = "direct", window_steps:
     return neuron_record("lif" if node["spiking"] else "integrator")
 
 
+@dataclass(frozen=True)
+class Layer:
+    """One node of the layer graph, typed: what the rest of archsim reads instead of ``g.nodes[name][key]``.
+
+    A read-only snapshot built by :func:`layer` from the node's attributes (module docstring), which stay
+    the storage: the workload file keeps the node-link JSON, and the builders here add to a node's sums as
+    shortcuts arrive. ``shape`` / ``in_shape``: output / input shape ([C, H, W] or [F]), neurons = their
+    product; ``kernel``, ``stride``, ``padding``, ``pool``: of the main projection; ``weights`` (stored
+    weights), ``synapses`` (source-target pairs) and ``fan_in`` (= synapses / neurons) summed over every
+    incoming edge; ``neuron``: the :func:`neuron_record` (None until the loader fills it from the kind)."""
+    name: str
+    index: int
+    op: str
+    shape: tuple[int, ...]
+    neurons: int
+    spiking: bool
+    weights: int
+    synapses: int
+    in_shape: tuple[int, ...] | None = None
+    kernel: int = 0
+    stride: int = 1
+    padding: int = 0
+    pool: int = 1
+    fan_in: float = 0.0
+    neuron: dict | None = None
+
+
+def layer(g: nx.DiGraph, name: str) -> Layer:
+    """Node ``name`` of ``g`` as a :class:`Layer` (every graph that passed :func:`validate` has the
+    required keys, NODE_KEYS)."""
+    a = g.nodes[name]
+    in_shape = a.get("in_shape")
+    return Layer(name, int(a["index"]), a["op"], tuple(int(s) for s in a["shape"]), int(a["neurons"]),
+                 bool(a["spiking"]), int(a["weights"]), int(a["synapses"]),
+                 None if in_shape is None else tuple(int(s) for s in in_shape), int(a.get("kernel", 0)),
+                 int(a.get("stride", 1)), int(a.get("padding", 0)), int(a.get("pool", 1)),
+                 float(a.get("fan_in", a["synapses"] / a["neurons"])), a.get("neuron"))
+
+
 def neuron_of(g: nx.DiGraph, name: str) -> dict:
     """A node's neuron record (every graph that passed :func:`validate` or a loader has one)."""
     return g.nodes[name]["neuron"]
+
+
+def set_neuron(g: nx.DiGraph, name: str, record: dict) -> None:
+    """Give node ``name`` its neuron record (:func:`neuron_record`): the exporters and loaders do, once
+    they know the population's model."""
+    g.nodes[name]["neuron"] = record
 
 
 def _valid_taps(size_in: int, size_out: int, kernel: int, stride: int, padding: int) -> int:

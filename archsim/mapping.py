@@ -162,7 +162,7 @@ def _split_summary(splits: list[str]) -> str:
 # per-layer demands
 # ----------------------------------------------------------------------------------------------------
 def _channels(g: nx.DiGraph, name: str) -> int:
-    return int(g.nodes[name]["shape"][0])
+    return int(lg.layer(g, name).shape[0])
 
 
 def window_steps(g: nx.DiGraph, name: str) -> int:
@@ -177,13 +177,13 @@ def state_words(g: nx.DiGraph, name: str) -> int:
 
 def dense_inputs(g: nx.DiGraph, name: str) -> list[tuple[str, dict]]:
     """In-edges whose source is a real-valued (non-spiking) input: they multiply, not accumulate."""
-    return [(u, a) for u, _, a in g.in_edges(name, data=True) if u == lg.INPUT and not g.nodes[u]["spiking"]]
+    return [(u, a) for u, _, a in g.in_edges(name, data=True) if u == lg.INPUT and not lg.layer(g, u).spiking]
 
 
 def _mean_item_work(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> dict:
     """Mean work of one (sample, timestep) item of a layer, over all samples and timesteps: an estimate
     for placement only (the exact counts are counts.py's)."""
-    idx = {n: g.nodes[n]["index"] for n in g.nodes}
+    idx = {n: lg.layer(g, n).index for n in g.nodes}
     mean_spikes = wl.spikes.mean(axis=(0, 2))
     wb, pb = hw.precision.weight_bits, hw.core.weight_sram.port_bits
     acc = macs = words = 0.0
@@ -191,18 +191,18 @@ def _mean_item_work(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> dic
         if (u, a) in dense_inputs(g, name):
             reuse = 1.0 / wl.timesteps if hw.first_layer_reuse else 1.0
             macs += a["synapses"] * reuse
-            words += g.nodes[u]["neurons"] * math.ceil(a["fan_out"] * wb / pb) * reuse
+            words += lg.layer(g, u).neurons * math.ceil(a["fan_out"] * wb / pb) * reuse
         else:
             acc += mean_spikes[idx[u]] * a["fan_out"]
             if a["weights"] > 0:
                 words += mean_spikes[idx[u]] * math.ceil(a["fan_out"] * wb / pb)
-    updates = g.nodes[name]["neurons"] * window_steps(g, name)
+    updates = lg.layer(g, name).neurons * window_steps(g, name)
     return {"acc": acc, "macs": macs, "words": words, "updates": updates}
 
 
 def _potential_bits(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> int:
     copies = state_words(g, name) + (1 if hw.first_layer_reuse and dense_inputs(g, name) else 0)
-    return int(g.nodes[name]["neurons"]) * hw.precision.potential_bits * copies * hw.pipeline.images_in_flight
+    return lg.layer(g, name).neurons * hw.precision.potential_bits * copies * hw.pipeline.images_in_flight
 
 
 def split_channels(channels: int, cores: int) -> tuple[int, ...]:
@@ -323,11 +323,11 @@ def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, neurons_per_core: tuple
     """[T, K] share of the layer's emitted spikes on each of its cores (rule 7). A channel's spikes are
     spread evenly over its positions, so a core holding part of a channel plane gets that part."""
     t_steps, ch = wl.timesteps, _channels(g, name)
-    neurons = int(g.nodes[name]["neurons"])
+    neurons = lg.layer(g, name).neurons
     even = np.array(neurons_per_core, dtype=np.float64) / neurons
     counts = wl.channel_spikes_mean.get(name)
     if counts is None:
-        return np.repeat(even[None, :], t_steps, axis=0), ("even" if g.nodes[name]["spiking"] else "n/a")
+        return np.repeat(even[None, :], t_steps, axis=0), ("even" if lg.layer(g, name).spiking else "n/a")
     if counts.shape[0] != ch:
         raise UserError(str(wl.source or "workload"), f"channels_{name}",
                         f"has {counts.shape[0]} channels, layer {name} has {ch}")
@@ -418,7 +418,7 @@ def _neuron_chunks(hw: HwConfig, g: nx.DiGraph, order: list[str], pots: dict[str
     cap, pot_cap = hw.mapping.max_neurons_per_core, hw.core.potential_sram.capacity_bits
     cores = {}
     for n in order:
-        neurons = int(g.nodes[n]["neurons"])
+        neurons = lg.layer(g, n).neurons
         cores[n] = len(chunks[n]) if n in chunks else math.ceil(neurons / cap)
         if n in chunks and (sum(chunks[n]) != neurons or max(chunks[n]) > cap or min(chunks[n]) < 1):
             raise _no_fit(hw, f"layer {n}'s explicit chunks {list(chunks[n])} must be 1 to {cap} neurons each, "
@@ -438,7 +438,7 @@ def placed_layers(hw: HwConfig, g: nx.DiGraph) -> list[str]:
     it is a spiking population placed on cores (``mapping.input: cores``)."""
     order = [n for n in lg.layer_names(g) if n != lg.INPUT]
     if hw.mapping.input == "cores":
-        if not g.nodes[lg.INPUT]["spiking"]:
+        if not lg.layer(g, lg.INPUT).spiking:
             raise UserError(hw.source, "mapping.input", "'cores' needs a spike-encoded input; this workload's "
                             "input is real-valued (direct encoding): use 'dma'")
         order.insert(0, lg.INPUT)
@@ -456,7 +456,7 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
     order = placed_layers(hw, g)
     works = {n: _mean_item_work(hw, g, wl, n) for n in order}
     pots = {n: _potential_bits(hw, g, wl, n) for n in order}
-    wbits = {n: int(g.nodes[n]["weights"]) * hw.precision.weight_bits for n in order}
+    wbits = {n: lg.layer(g, n).weights * hw.precision.weight_bits for n in order}
     positions = hw.mesh.positions()
     w_cap = hw.core.weight_sram.capacity_bits
     notes: list[str] = []
@@ -481,7 +481,7 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
         groups.append(Group(gi, tuple(names), cores))
         group_wbits = sum(wbits[n] for n in names)
         for n in names:
-            ch, neurons = _channels(g, n), int(g.nodes[n]["neurons"])
+            ch, neurons = _channels(g, n), lg.layer(g, n).neurons
             if by_neurons:
                 cap = hw.mapping.max_neurons_per_core
                 per_neurons = chunks.get(n) or tuple(min(cap, neurons - k * cap) for k in range(len(cores)))
@@ -498,7 +498,7 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
                                   f"holding {w_cap * len(cores) / 8192:.0f} KiB, and there is no off-chip memory")
             share, how = _emit_shares(g, wl, n, per_neurons)
             shares[n] = share
-            layers[n] = LayerPlacement(n, int(g.nodes[n]["index"]), gi, cores, ch, per_core, wbits[n], pots[n],
+            layers[n] = LayerPlacement(n, lg.layer(g, n).index, gi, cores, ch, per_core, wbits[n], pots[n],
                                        float(spill), how, per_neurons, "neurons" if by_neurons else "channels")
 
     links, link_id = link_index(hw.mesh.rows, hw.mesh.cols)

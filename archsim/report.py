@@ -15,22 +15,14 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from archsim import units
+from archsim.energy import EnergyReport
 from archsim.errors import UserError
-from archsim.units.base import PER_CORE_SCOPES
+from archsim.summary import Summary, dumps, plain
 
 
-def _plain(obj):
-    """JSON fallback for numpy scalars and arrays."""
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
-
-
-def to_json(summary: dict) -> str:
-    return json.dumps(summary, indent=2, default=_plain, allow_nan=True)
+def to_json(summary: Summary | dict) -> str:
+    """The JSON text of a Summary, or of a dict holding one (``run --json`` adds the GPU comparison)."""
+    return dumps(summary)
 
 
 def _si(x: float, unit: str) -> str:
@@ -51,9 +43,9 @@ SOURCE_WORDS = {"command line": "from the command line", "hwconfig": "set in the
                 "hwconfig nor the workload names one"}
 
 
-def _policy_source(s: dict) -> str:
+def _policy_source(s: Summary) -> str:
     """`` (the workload's calibrated one)``: where the run's exit policy and threshold came from."""
-    p_src, t_src = s.get("exit_policy_source"), s.get("threshold_source")
+    p_src, t_src = s.exit_policy_source, s.threshold_source
     if p_src is None:
         return ""
     if t_src is None or t_src == p_src:
@@ -61,71 +53,71 @@ def _policy_source(s: dict) -> str:
     return f" (policy: {SOURCE_WORDS.get(p_src, p_src)}; threshold: {SOURCE_WORDS.get(t_src, t_src)})"
 
 
-def format_summary(summary: dict, per_layer=None) -> str:
+def format_summary(summary: Summary, per_layer=None) -> str:
     """The readable stdout report."""
-    s, wl, m = summary, summary["workload"], summary["mapping"]
+    s, wl, m = summary, summary.workload, summary.mapping
     lines = []
     src = wl.get("path") or "(in-memory workload)"
     tag = "synthetic, " if wl.get("synthetic") else ""
-    lines.append(f"archsim: {s['hwconfig']} on {src} ({tag}{wl['kind']}, {wl.get('arch')}, "
-                 f"{s['images']} images, T={wl['timesteps']})")
-    pol = s["exit_policy"] + (f" >= {s['threshold']:g}" if s["threshold"] is not None else f" T={s['max_timesteps']}")
+    lines.append(f"archsim: {s.hwconfig} on {src} ({tag}{wl['kind']}, {wl.get('arch')}, "
+                 f"{s.images} images, T={wl['timesteps']})")
+    pol = s.exit_policy + (f" >= {s.threshold:g}" if s.threshold is not None else f" T={s.max_timesteps}")
     pol += _policy_source(s)
-    lines.append(f"mode {s['mode']}, exit policy {pol}, controller {s['controller_mode']}, "
-                 f"{m['images_in_flight']} image(s) in flight, energy table {s['energy_table']}")
+    lines.append(f"mode {s.mode}, exit policy {pol}, controller {s.controller_mode}, "
+                 f"{m['images_in_flight']} image(s) in flight, energy table {s.energy_table}")
     lines.append("")
     rows = [
-        ("Throughput", f"{s['fps']:.1f} FPS  (makespan {s['seconds']:.4g} s = {s['cycles']:,} cycles at {s['clock_mhz']:g} MHz)"),
-        ("Latency", f"{s['latency_us_mean']:.1f} us mean, p50 {s['latency_us_p50']:.1f}, p95 {s['latency_us_p95']:.1f}, "
-                    f"max {s['latency_us_max']:.1f} us"),
-        ("Timesteps", f"{s['avg_timesteps']:.3f} average of {s['max_timesteps']}"),
-        ("Accuracy", f"{100 * s['accuracy']:.2f} %" + ("  (synthetic workload: not a trained network)" if wl.get("synthetic") else "")),
-        ("Work", f"{s['synaptic_ops_per_image']:,.0f} synaptic ops per image ({s['synaptic_ops_per_image_useful']:,.0f} "
-                 f"up to the exits, the rest speculative), {s['spikes_per_image']:,.0f} spikes per image"
-                 if s["speculation"]["wasted_items"] else
-                 f"{s['synaptic_ops_per_image']:,.0f} synaptic ops and {s['spikes_per_image']:,.0f} spikes per image"),
-        ("Energy", f"{_si(s['energy_j'], 'J')} total, {_si(s['energy_per_image_j'], 'J')} per image "
-                   f"(dynamic {_si(s['energy_dynamic_j'], 'J')}, static {_si(s['energy_static_j'], 'J')})"),
+        ("Throughput", f"{s.fps:.1f} FPS  (makespan {s.seconds:.4g} s = {s.cycles:,} cycles at {s.clock_mhz:g} MHz)"),
+        ("Latency", f"{s.latency_us_mean:.1f} us mean, p50 {s.latency_us_p50:.1f}, p95 {s.latency_us_p95:.1f}, "
+                    f"max {s.latency_us_max:.1f} us"),
+        ("Timesteps", f"{s.avg_timesteps:.3f} average of {s.max_timesteps}"),
+        ("Accuracy", f"{100 * s.accuracy:.2f} %" + ("  (synthetic workload: not a trained network)" if wl.get("synthetic") else "")),
+        ("Work", f"{s.synaptic_ops_per_image:,.0f} synaptic ops per image ({s.synaptic_ops_per_image_useful:,.0f} "
+                 f"up to the exits, the rest speculative), {s.spikes_per_image:,.0f} spikes per image"
+                 if s.speculation["wasted_items"] else
+                 f"{s.synaptic_ops_per_image:,.0f} synaptic ops and {s.spikes_per_image:,.0f} spikes per image"),
+        ("Energy", f"{_si(s.energy_j, 'J')} total, {_si(s.energy_per_image_j, 'J')} per image "
+                   f"(dynamic {_si(s.energy_dynamic_j, 'J')}, static {_si(s.energy_static_j, 'J')})"),
     ]
     width = max(len(k) for k, _ in rows)
     lines += [f"{k:<{width}}  {v}" for k, v in rows]
-    total = s["energy_j"] or 1.0
-    for comp, j in sorted(s["energy_breakdown_j"].items(), key=lambda kv: -kv[1]):
+    total = s.energy_j or 1.0
+    for comp, j in sorted(s.energy_breakdown_j.items(), key=lambda kv: -kv[1]):
         if j > 0:
             lines.append(f"  {comp:<16} {_si(j, 'J'):>12}  {100 * j / total:5.1f} %")
     lines.append("")
     lines.append(f"{'Memory accesses':<18}{'reads':>16}{'writes':>16}")
-    for mem, rw in s["memory_accesses"].items():
+    for mem, rw in s.memory_accesses.items():
         lines.append(f"  {mem:<16}{rw['reads']:>16,}{rw['writes']:>16,}")
-    c = s["counts"]
+    c = s.counts
     lines.append(f"  {'mesh':<16}{c['packets']:>16,} packets {c['flit_hops']:,} flit-hops")
     lines.append("")
-    e = s["early_exit_savings"]
+    e = s.early_exit_savings
     if "latency_us_mean_fixed" in e:
         lines.append(f"Early exit vs fixed T={wl['timesteps']}: latency {_pct(-e['latency_saved_pct'] if e['latency_saved_pct'] is not None else None)} "
-                     f"({e['latency_us_mean_fixed']:.1f} -> {s['latency_us_mean']:.1f} us), energy "
+                     f"({e['latency_us_mean_fixed']:.1f} -> {s.latency_us_mean:.1f} us), energy "
                      f"{_pct(-e['energy_saved_pct'] if e['energy_saved_pct'] is not None else None)}, "
-                     f"FPS {e['fps_fixed']:.1f} -> {s['fps']:.1f}, synaptic ops "
+                     f"FPS {e['fps_fixed']:.1f} -> {s.fps:.1f}, synaptic ops "
                      f"{_pct(-e['synaptic_ops_saved_pct'] if e['synaptic_ops_saved_pct'] is not None else None)}")
     else:
         lines.append(f"Early exit: none ({e.get('note', 'fixed policy')})")
-    if s["speculation"]["wasted_items"]:
-        lines.append(f"Speculation wasted {s['speculation']['wasted_items']:,} work items "
-                     f"({s['speculation']['wasted_synaptic_ops']:,} synaptic ops)")
+    if s.speculation["wasted_items"]:
+        lines.append(f"Speculation wasted {s.speculation['wasted_items']:,} work items "
+                     f"({s.speculation['wasted_synaptic_ops']:,} synaptic ops)")
     lines.append(f"Mapping: {len(m['layers'])} layers on {m['cores_used']} of {m['cores_total']} cores; "
                  f"spike split over a layer's cores: {m['split']}"
                  + (" (the workload has no per-channel counts)" if m["split"] == "even" else ""))
-    if s.get("pooled_cells_estimated"):
+    if s.pooled_cells_estimated:
         lines.append("  per_cell pooling: non-empty pooled cells ESTIMATED as if spikes were independent (too many "
-                     "where they cluster) on " + ", ".join(s["pooled_cells_estimated"]) + ": the workload records "
+                     "where they cluster) on " + ", ".join(s.pooled_cells_estimated) + ": the workload records "
                      "no pooled-cell counts (format 2.1)")
     if m["spilled_layers"]:
         lines.append("  weights spilled off chip: " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in m["spilled_layers"].items()))
-    b = s["bottleneck"]
+    b = s.bottleneck
     lines.append(f"Bottleneck: {', '.join(b['layers'])} busy {100 * b['utilization']:.0f} % of the makespan; "
-                 f"stalls on full spike buffers {s['stall_cycles']:,.0f} cycles")
+                 f"stalls on full spike buffers {s.stall_cycles:,.0f} cycles")
     if per_layer is not None and len(per_layer):
-        n = max(s["images"], 1)
+        n = max(s.images, 1)
         lines.append("")
         lines.append(f"{'layer':<10}{'cores':>6}{'spill':>7}{'syn ops/img':>14}{'busy':>7}{'stall cycles':>16}{'dyn mJ/img':>12}")
         for _, r in per_layer.iterrows():
@@ -143,45 +135,26 @@ def energy_unit(joules_per_image: float) -> tuple[float, str]:
     return 1e9, "nJ"
 
 
-def static_per_layer(per_layer, summary: dict) -> tuple[np.ndarray, float]:
-    """Static energy (J) per layer: each core's leakage over the run (every component whose static scope
-    is per core, archsim.units), split evenly among the layers it holds; and the rest (unused cores,
-    links, controller, off-chip), which no layer owns. Sums to the summary's energy_static_j."""
-    detail = summary.get("energy_detail_j") or {}
-    per_core_j = sum(float(d.get("static", 0.0)) for c, d in detail.items() if units.static_scope(c) in PER_CORE_SCOPES)
-    n_cores = max(int(summary["mapping"]["cores_total"]), 1)
-    core_j = per_core_j / n_cores
-    holders: dict[int, int] = {}
-    cores_of = []
-    for ids in per_layer["core_ids"].astype(str):
-        cores = [int(c) for c in ids.split() if c.strip().lstrip("-").isdigit()]
-        cores_of.append(cores)
-        for c in cores:
-            holders[c] = holders.get(c, 0) + 1
-    layer_j = np.array([sum(core_j / holders[c] for c in cores) for cores in cores_of], dtype=float)
-    rest = float(summary["energy_static_j"]) - float(layer_j.sum())
-    return layer_j, rest
-
-
-def _plot(per_layer, summary: dict, path: Path) -> None:
+def _plot(per_layer, summary: Summary, path: Path, static_layer_j: np.ndarray, static_rest_j: float) -> None:
+    """per_layer.png: energy per image of each layer (static: its cores' leakage, archsim.energy.static_split;
+    dynamic) over the share of the run its cores were busy."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    images = max(int(summary["images"]), 1)
+    images = max(int(summary.images), 1)
     dyn = per_layer["energy_dynamic_j"].to_numpy(float) / images
-    stat_layers, stat_rest = static_per_layer(per_layer, summary)
-    stat = stat_layers / images
+    stat = np.asarray(static_layer_j, dtype=float) / images
     names = list(per_layer["layer"]) + ["unused cores,\nlinks, off-chip"]
     dyn = np.append(dyn, 0.0)
-    stat = np.append(stat, stat_rest / images)
-    scale, unit = energy_unit(float(summary["energy_per_image_j"]))
+    stat = np.append(stat, static_rest_j / images)
+    scale, unit = energy_unit(float(summary.energy_per_image_j))
     x = np.arange(len(names))
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(7, 0.55 * len(names) + 3), 6.5), sharex=True)
     ax1.bar(x, scale * stat, color="tab:gray", label=f"static (leakage over the run): "
-            f"{scale * summary['energy_static_j'] / images:.4g} {unit}/image")
+            f"{scale * summary.energy_static_j / images:.4g} {unit}/image")
     ax1.bar(x, scale * dyn, bottom=scale * stat, color="tab:orange",
-            label=f"dynamic (counted actions): {scale * summary['energy_dynamic_j'] / images:.4g} {unit}/image")
+            label=f"dynamic (counted actions): {scale * summary.energy_dynamic_j / images:.4g} {unit}/image")
     ax1.set_ylabel(f"energy ({unit} / image)")
     ax1.legend(fontsize=8, loc="upper right")
     ax1.grid(axis="y", alpha=0.3)
@@ -191,13 +164,13 @@ def _plot(per_layer, summary: dict, path: Path) -> None:
     ax2.set_ylim(0, 100)
     ax2.grid(axis="y", alpha=0.3)
     ax2.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
-    wl = summary.get("workload") or {}
+    wl = summary.workload or {}
     wl_name = Path(str(wl.get("path"))).name if wl.get("path") else "(in-memory workload)"
-    pol = summary["exit_policy"] + (f" >= {summary['threshold']:g}" if summary.get("threshold") is not None else "")
-    fig.suptitle(f"{wl_name} on {summary['hwconfig']} ({summary['mode']}, {pol}, {images:,} images)\n"
-                 f"{scale * summary['energy_per_image_j']:.4g} {unit} per image, "
-                 f"{100 * summary['energy_static_j'] / max(summary['energy_j'], 1e-300):.0f} % of it static; "
-                 f"{summary['fps']:,.0f} FPS, {summary['latency_us_mean']:,.0f} us mean latency", fontsize=10)
+    pol = summary.exit_policy + (f" >= {summary.threshold:g}" if summary.threshold is not None else "")
+    fig.suptitle(f"{wl_name} on {summary.hwconfig} ({summary.mode}, {pol}, {images:,} images)\n"
+                 f"{scale * summary.energy_per_image_j:.4g} {unit} per image, "
+                 f"{100 * summary.energy_static_j / max(summary.energy_j, 1e-300):.0f} % of it static; "
+                 f"{summary.fps:,.0f} FPS, {summary.latency_us_mean:,.0f} us mean latency", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -265,20 +238,21 @@ def atomic_dir(out_dir: str | os.PathLike):
         raise
 
 
-def write_outputs(out_dir: str | os.PathLike, summary: dict, per_layer, per_sample, config: dict,
-                  extra: dict | None = None) -> Path:
+def write_outputs(out_dir: str | os.PathLike, summary: Summary, per_layer, per_sample, config: dict,
+                  extra: dict | None = None, *, energy: EnergyReport) -> Path:
     """Write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png (+ ``extra`` JSON
-    files) into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory."""
+    files) into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory.
+    ``energy``: the run's EnergyReport (its static energy per layer goes into the plot)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UserError(str(out), "--out", "exists and is not a directory")
     with atomic_dir(out) as tmp:
-        (tmp / "summary.json").write_text(to_json(summary) + "\n")
+        (tmp / "summary.json").write_text(summary.to_json() + "\n")
         per_layer.to_csv(tmp / "per_layer.csv", index=False)
         per_sample.to_csv(tmp / "per_sample.csv", index=False)
-        (tmp / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(config, default=_plain)),
+        (tmp / "config.yaml").write_text(yaml.safe_dump(json.loads(json.dumps(config, default=plain)),
                                                         sort_keys=False))
         for name, obj in (extra or {}).items():
-            (tmp / name).write_text(json.dumps(obj, indent=2, default=_plain) + "\n")
-        _plot(per_layer, summary, tmp / "per_layer.png")
+            (tmp / name).write_text(json.dumps(obj, indent=2, default=plain) + "\n")
+        _plot(per_layer, summary, tmp / "per_layer.png", energy.static_layer_j, energy.static_rest_j)
     return out

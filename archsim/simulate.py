@@ -1,6 +1,7 @@
 """One design on one workload: config + workload -> exit plan -> mapping -> counts -> timing -> energy.
 
-:func:`simulate` returns the summary dict (what ``run --json`` prints, and what the sweep stores);
+:func:`simulate` returns the typed :class:`~archsim.summary.Summary` (its ``to_json()`` is what ``run --json``
+prints, its ``to_dict()`` what the sweep stores);
 :func:`run_simulation` returns it with the per-layer and per-sample tables. Both also run the same
 design with a fixed T (the workload's T) when the policy is adaptive, to state what early exit saved.
 """
@@ -20,6 +21,7 @@ from archsim.errors import UserError
 from archsim.exit_policy import ExitPlan, accuracy, plan_exits
 from archsim.cycles import CoreTiming, SimTrace, core_timing
 from archsim.mapping import Mapping, map_network
+from archsim.summary import Summary
 from archsim.units import memories
 from archsim.timing import backend_name, schedule
 from archsim.workload import Workload
@@ -35,7 +37,7 @@ def memory_accesses(hw: HwConfig, totals: dict[str, int]) -> dict[str, dict[str,
 
 @dataclass
 class SimulationResult:
-    summary: dict
+    summary: Summary
     per_layer: pd.DataFrame
     per_sample: pd.DataFrame
     mapping: Mapping
@@ -71,7 +73,8 @@ def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode:
     totals = counts.totals(trace.executed)
     seconds = trace.makespan / clock_hz(hw)
     energy = energy_report(hw, wl.graph, mapping.order, counts.per_layer(trace.executed),
-                           activity(hw, mapping, trace, seconds), len(mapping.links), counts.setup)
+                           activity(hw, mapping, trace, seconds), len(mapping.links), counts.setup,
+                           [mapping.layers[name].cores for name in mapping.order])
     return _Run(plan, counts, timing, trace, totals, energy, seconds)
 
 
@@ -156,8 +159,7 @@ def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None
     base = None
     if baseline and (plan.adaptive or plan.max_t < wl.timesteps):
         base = _execute(hw, wl, mapping, plan_exits(wl, "fixed"), mode, progress, reuse=run)
-    summary = _summary(hw, wl, mapping, run, base, mode)
-    summary.update(sources)
+    summary = _summary(hw, wl, mapping, run, base, mode, sources)
     per_layer = _per_layer(hw, wl, mapping, run)
     per_sample = _per_sample(hw, wl, run)
     return SimulationResult(summary, per_layer, per_sample, mapping, plan, run.trace, run.counts, run.timing,
@@ -165,8 +167,8 @@ def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None
 
 
 def simulate(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
-             mode: str = "simpy", progress: bool = False) -> dict:
-    """The summary dict of :func:`run_simulation` (JSON-serialisable)."""
+             mode: str = "simpy", progress: bool = False) -> Summary:
+    """The :class:`~archsim.summary.Summary` of :func:`run_simulation` (``to_dict()``: JSON-serialisable)."""
     return run_simulation(hw, wl, exit_policy=exit_policy, threshold=threshold, mode=mode,
                           progress=progress).summary
 
@@ -180,7 +182,8 @@ def _pct_saved(new: float, old: float) -> float | None:
     return None if old == 0 else round(100.0 * (old - new) / old, 3)
 
 
-def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run | None, mode: str) -> dict:
+def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run | None, mode: str,
+             sources: dict) -> Summary:
     n, tr, tot, plan = wl.n_samples, run.trace, run.totals, run.plan
     lat = _latency_us(hw, tr)
     oracle = run.counts.totals(oracle_mask(plan, len(mapping.order), wl.timesteps))
@@ -203,60 +206,60 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
     meta = wl.meta
     memory = memory_accesses(hw, tot)
     busiest = int(np.argmax(tr.group_busy)) if len(tr.group_busy) else 0
-    return {
-        "images": n,
-        "fps": round(fps, 3),
-        "latency_us_mean": round(float(lat.mean()), 4),
-        "latency_us_p50": round(float(np.percentile(lat, 50)), 4),
-        "latency_us_p95": round(float(np.percentile(lat, 95)), 4),
-        "latency_us_max": round(float(lat.max()), 4),
-        "cycles": cycles,
-        "seconds": run.seconds,
-        "clock_mhz": hw.clock_mhz,
-        "memory_accesses": memory,
-        "energy_j": run.energy.total_j,
-        "energy_per_image_j": run.energy.total_j / n,
-        "energy_dynamic_j": run.energy.dynamic_j,
-        "energy_static_j": run.energy.static_j,
-        "energy_breakdown_j": run.energy.breakdown_j,
-        "energy_by_role_j": run.energy.role_j,
-        "energy_detail_j": run.energy.detail_j,
-        "avg_timesteps": plan.avg_timesteps,
-        "max_timesteps": plan.max_t,
-        "accuracy": accuracy(wl, plan),
-        "exit_policy": plan.policy,
-        "threshold": plan.threshold,
-        "controller_mode": hw.controller.mode,
-        "spikes_per_image": tot["spikes_out"] / n,
-        "synaptic_ops_per_image": (tot["accumulates"] + tot["macs"]) / n,
-        "synaptic_ops_per_image_useful": (oracle["accumulates"] + oracle["macs"]) / n,
-        "counts": tot,
-        "counts_useful": oracle,
-        "counts_setup": dict(run.counts.setup or {}),
-        "speculation": {"wasted_items": wasted_items,
-                        "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"])},
-        "early_exit_savings": savings,
-        "area_proxy_sram_kib": sram_kib,
-        "bottleneck": {"group": busiest, "layers": list(mapping.groups[busiest].layers) if mapping.groups else [],
-                       "busy_cycles": float(tr.group_busy.max(initial=0.0)),
-                       "utilization": float(tr.group_busy.max(initial=0.0) / tr.makespan) if tr.makespan else 0.0},
-        "stall_cycles": float(tr.layer_stall.sum()),
-        "offchip_busy_cycles": tr.offchip_busy,
-        "spikes_sent": tr.spikes_sent, "spikes_received": tr.spikes_received, "spikes_dropped": tr.spikes_dropped,
-        "mapping": mapping.summary(),
-        **({"pooled_cells_estimated": pooling.estimated_edges(wl.graph, mapping.routes, wl.pooled_cells,
-                                                              wl.neuron_samples, n)}
-           if hw.dataflow.pooling == "per_cell" else {}),
-        "workload": {"path": wl.source, "kind": wl.kind, "arch": meta.get("arch"), "dataset": meta.get("dataset"),
-                     "synthetic": bool(meta.get("synthetic", False)), "timesteps": wl.timesteps,
-                     "samples": n, "layers": len(mapping.order),
-                     "meta": {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool)) or v is None}},
-        "hwconfig": hw.name,
-        "hwconfig_path": hw.source,
-        "energy_table": hw.energy.name,
-        "mode": mode,
-        "timing": hw.timing.mode,
-    }
+    return Summary(
+        images=n,
+        fps=round(fps, 3),
+        latency_us_mean=round(float(lat.mean()), 4),
+        latency_us_p50=round(float(np.percentile(lat, 50)), 4),
+        latency_us_p95=round(float(np.percentile(lat, 95)), 4),
+        latency_us_max=round(float(lat.max()), 4),
+        cycles=cycles,
+        seconds=run.seconds,
+        clock_mhz=hw.clock_mhz,
+        memory_accesses=memory,
+        energy_j=run.energy.total_j,
+        energy_per_image_j=run.energy.total_j / n,
+        energy_dynamic_j=run.energy.dynamic_j,
+        energy_static_j=run.energy.static_j,
+        energy_breakdown_j=run.energy.breakdown_j,
+        energy_by_role_j=run.energy.role_j,
+        energy_detail_j=run.energy.detail_j,
+        avg_timesteps=plan.avg_timesteps,
+        max_timesteps=plan.max_t,
+        accuracy=accuracy(wl, plan),
+        exit_policy=plan.policy,
+        threshold=plan.threshold,
+        controller_mode=hw.controller.mode,
+        spikes_per_image=tot["spikes_out"] / n,
+        synaptic_ops_per_image=(tot["accumulates"] + tot["macs"]) / n,
+        synaptic_ops_per_image_useful=(oracle["accumulates"] + oracle["macs"]) / n,
+        counts=tot,
+        counts_useful=oracle,
+        counts_setup=dict(run.counts.setup or {}),
+        speculation={"wasted_items": wasted_items,
+                     "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"])},
+        early_exit_savings=savings,
+        area_proxy_sram_kib=sram_kib,
+        bottleneck={"group": busiest, "layers": list(mapping.groups[busiest].layers) if mapping.groups else [],
+                    "busy_cycles": float(tr.group_busy.max(initial=0.0)),
+                    "utilization": float(tr.group_busy.max(initial=0.0) / tr.makespan) if tr.makespan else 0.0},
+        stall_cycles=float(tr.layer_stall.sum()),
+        offchip_busy_cycles=tr.offchip_busy,
+        spikes_sent=tr.spikes_sent, spikes_received=tr.spikes_received, spikes_dropped=tr.spikes_dropped,
+        mapping=mapping.summary(),
+        pooled_cells_estimated=(pooling.estimated_edges(wl.graph, mapping.routes, wl.pooled_cells, wl.neuron_samples, n)
+                                if hw.dataflow.pooling == "per_cell" else None),
+        workload={"path": wl.source, "kind": wl.kind, "arch": meta.get("arch"), "dataset": meta.get("dataset"),
+                  "synthetic": bool(meta.get("synthetic", False)), "timesteps": wl.timesteps,
+                  "samples": n, "layers": len(mapping.order),
+                  "meta": {k: v for k, v in meta.items() if isinstance(v, (str, int, float, bool)) or v is None}},
+        hwconfig=hw.name,
+        hwconfig_path=hw.source,
+        energy_table=hw.energy.name,
+        mode=mode,
+        timing=hw.timing.mode,
+        **sources,
+    )
 
 
 def _per_layer(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run) -> pd.DataFrame:

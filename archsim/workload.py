@@ -95,7 +95,7 @@ class Workload:
 
     def neuron_raster(self, layer: str) -> np.ndarray:
         """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked)."""
-        n = int(self.graph.nodes[layer]["neurons"])
+        n = lg.layer(self.graph, layer).neurons
         return np.unpackbits(self.neuron_spikes[layer], axis=-1, count=n, bitorder="little").astype(bool)
 
 
@@ -192,7 +192,7 @@ def fill_neuron_records(g: nx.DiGraph, meta: dict) -> None:
     window = int(meta.get("window_steps", 1)) if isinstance(meta, dict) and kind == "ttfs" else 1
     for name in g.nodes:
         if "neuron" not in g.nodes[name]:
-            g.nodes[name]["neuron"] = lg.default_neuron(g, name, kind, window)
+            lg.set_neuron(g, name, lg.default_neuron(g, name, kind, window))
 
 
 def validate(wl: Workload, src: str = "workload") -> None:
@@ -217,7 +217,7 @@ def validate(wl: Workload, src: str = "workload") -> None:
         raise UserError(src, "meta_json.timesteps", f"{wl.meta['timesteps']} but spikes have T={t}")
     if (sp < 0).any():
         raise UserError(src, "spikes", "negative spike counts")
-    neurons = np.array([wl.graph.nodes[name]["neurons"] for name in lg.layer_names(wl.graph)])
+    neurons = np.array([lg.layer(wl.graph, name).neurons for name in lg.layer_names(wl.graph)])
     # A neuron fires at most once per timestep (a TTFS neuron at most once in all).
     over = np.nonzero((sp > neurons[None, :, None]).any(axis=(0, 2)))[0]
     if over.size:
@@ -257,13 +257,13 @@ def _validate_neuron_spikes(wl: Workload, src: str) -> None:
         raise UserError(src, "neuron_samples", f"must be sorted distinct sample indices in 0..{n - 1}")
     names = lg.layer_names(wl.graph)
     for layer in names:
-        spiking = wl.graph.nodes[layer]["spiking"]
+        spiking = lg.layer(wl.graph, layer).spiking
         if spiking and layer not in wl.neuron_spikes:
             raise UserError(src, f"neurons_{layer}", "missing: per-neuron records must cover every spiking layer")
     for layer, bits in wl.neuron_spikes.items():
         if layer not in wl.graph:
             raise UserError(src, f"neurons_{layer}", "unknown layer")
-        nbytes = -(-int(wl.graph.nodes[layer]["neurons"]) // 8)
+        nbytes = -(-lg.layer(wl.graph, layer).neurons // 8)
         if bits.dtype != np.uint8 or bits.shape != (len(samples), t, nbytes):
             raise UserError(src, f"neurons_{layer}", f"must be uint8 [{len(samples)}, {t}, {nbytes}], "
                             f"got {bits.dtype} {bits.shape}")
@@ -280,9 +280,9 @@ def _validate_pooled_cells(wl: Workload, src: str) -> None:
     n, _, t = wl.spikes.shape
     for layer, cells in wl.pooled_cells.items():
         key = f"pooled_cells_{layer}"
-        if layer not in wl.graph or not wl.graph.nodes[layer]["spiking"]:
+        if layer not in wl.graph or not lg.layer(wl.graph, layer).spiking:
             raise UserError(src, key, "unknown or non-spiking layer")
-        shape, p = wl.graph.nodes[layer]["shape"], pooling.pool_factor(wl.graph, layer)
+        shape, p = lg.layer(wl.graph, layer).shape, pooling.pool_factor(wl.graph, layer)
         if p <= 1 or len(shape) != 3:
             raise UserError(src, key, f"layer {layer} has no pooled out-edge of one factor on a [C, H, W] output")
         if cells.shape != (n, t) or not np.issubdtype(cells.dtype, np.integer):

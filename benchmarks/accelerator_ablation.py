@@ -72,12 +72,12 @@ def main() -> int:
             t0 = time.time()
             s = run_simulation(hwconfig(over), wl, mode=a.mode).summary
             rows.append({"workload": Path(path).stem, "images": wl.n_samples, "variant": name, "what": what,
-                         "overrides": over, "fps": s["fps"], "latency_us": s["latency_us_mean"],
-                         "mj_per_image": 1e3 * s["energy_per_image_j"],
-                         "static_share": s["energy_static_j"] / s["energy_j"],
-                         "dynamic_mj_per_image": 1e3 * s["energy_dynamic_j"] / wl.n_samples,
-                         "avg_timesteps": s["avg_timesteps"], "threshold": s["threshold"],
-                         "spilled_layers": s["mapping"]["spilled_layers"], "wall_s": time.time() - t0})
+                         "overrides": over, "fps": s.fps, "latency_us": s.latency_us_mean,
+                         "mj_per_image": 1e3 * s.energy_per_image_j,
+                         "static_share": s.energy_static_j / s.energy_j,
+                         "dynamic_mj_per_image": 1e3 * s.energy_dynamic_j / wl.n_samples,
+                         "avg_timesteps": s.avg_timesteps, "threshold": s.threshold,
+                         "spilled_layers": s.mapping["spilled_layers"], "wall_s": time.time() - t0})
             r = rows[-1]
             print(f"{r['workload']:>16} {name:<26} {r['fps']:>9.1f} FPS {r['latency_us']:>10.1f} us "
                   f"{r['mj_per_image']:>8.3f} mJ/image  static {100 * r['static_share']:5.1f} %", flush=True)

@@ -38,11 +38,11 @@ def main() -> int:
         for label, over in (("as shipped", {}), ("buffers never fill", {"core.spike_buffer.size_kib": 1024})):
             s = {m: run_simulation(hwconfig(over), wl, mode=m).summary for m in ("simpy", "analytic")}
             row = {"workload": Path(path).stem, "images": wl.n_samples, "config": label,
-                   "stall_cycles_simpy": s["simpy"]["stall_cycles"]}
+                   "stall_cycles_simpy": s["simpy"].stall_cycles}
             for m in s:
-                row.update({f"{m}_fps": s[m]["fps"], f"{m}_mj_per_image": 1e3 * s[m]["energy_per_image_j"],
-                            f"{m}_latency_us": s[m]["latency_us_mean"],
-                            f"{m}_wasted_items": s[m]["speculation"]["wasted_items"]})
+                row.update({f"{m}_fps": s[m].fps, f"{m}_mj_per_image": 1e3 * s[m].energy_per_image_j,
+                            f"{m}_latency_us": s[m].latency_us_mean,
+                            f"{m}_wasted_items": s[m].speculation["wasted_items"]})
             row["fps_diff_pct"] = 100 * (row["analytic_fps"] / row["simpy_fps"] - 1)
             row["energy_diff_pct"] = 100 * (row["analytic_mj_per_image"] / row["simpy_mj_per_image"] - 1)
             rows.append(row)

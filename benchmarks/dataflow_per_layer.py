@@ -47,10 +47,10 @@ def main() -> int:
                          "scatter_busy_cycles": busy["scatter"], "gather_busy_cycles": busy["gather"],
                          "winner": "either" if tie else winners[layer]})
         mix = run_simulation(hwconfig({"dataflow.layers": winners}), wl, mode="analytic").summary
-        mixed[name] = {"assignment": winners, **{f"{f}_mj_per_image": 1e3 * r.summary["energy_per_image_j"]
+        mixed[name] = {"assignment": winners, **{f"{f}_mj_per_image": 1e3 * r.summary.energy_per_image_j
                                                   for f, r in res.items()},
-                       "mixed_mj_per_image": 1e3 * mix["energy_per_image_j"],
-                       **{f"{f}_fps": r.summary["fps"] for f, r in res.items()}, "mixed_fps": mix["fps"]}
+                       "mixed_mj_per_image": 1e3 * mix.energy_per_image_j,
+                       **{f"{f}_fps": r.summary.fps for f, r in res.items()}, "mixed_fps": mix.fps}
         print(name, json.dumps(mixed[name], indent=1), flush=True)
     out = ROOT / a.out
     out.mkdir(parents=True, exist_ok=True)

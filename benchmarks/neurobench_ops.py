@@ -49,7 +49,7 @@ def archsim_ops(workload: Path, pooling: str) -> int:
     from benchmarks.accelerator_ablation import hwconfig
     hw = hwconfig({"dataflow.pooling": pooling})
     s = run_simulation(hw, load_workload(workload), exit_policy="fixed", mode="analytic", baseline=False).summary
-    return int(s["counts"]["accumulates"] + s["counts"]["macs"])
+    return int(s.counts["accumulates"] + s.counts["macs"])
 
 
 def main() -> int:

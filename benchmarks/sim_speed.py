@@ -62,9 +62,9 @@ def measure(hw, wl, **kw) -> dict:
     if kw.get("baseline", True) and res.plan.adaptive:       # the fixed-T baseline ran every item
         items += wl.n_samples * len(res.mapping.order) * wl.timesteps
     return {"images": wl.n_samples, "layers": len(res.mapping.order), "timesteps": wl.timesteps,
-            "avg_timesteps": res.summary["avg_timesteps"], "work_items": items, "wall_s": round(wall, 3),
+            "avg_timesteps": res.summary.avg_timesteps, "work_items": items, "wall_s": round(wall, 3),
             "cpu_s": round(cpu, 3), "images_per_wall_s": round(wl.n_samples / wall, 1),
-            "items_per_cpu_s": round(items / cpu, 1), "fps_simulated": res.summary["fps"],
+            "items_per_cpu_s": round(items / cpu, 1), "fps_simulated": res.summary.fps,
             "mode": kw.get("mode", "simpy"), "baseline": kw.get("baseline", True)}
 
 

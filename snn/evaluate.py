@@ -152,7 +152,7 @@ def evaluate(a) -> dict:
         calib = {"train_images": n, "max_drop_points": a.max_drop, "seed": 12345,
                  "train_fixed_T_accuracy": float((cpred[:, -1] == ccol.labels).mean())}
     else:
-        thresholds = dict(xp.DEFAULT_THRESHOLD)
+        thresholds = dict(xp.THRESHOLD_BY_POLICY)
     sc = {k: v.numpy() for k, v in xp.scores(col.out).items()}
     defaults = {}
     for pol, th in thresholds.items():

@@ -16,9 +16,7 @@ import numpy as np
 import torch
 
 from archsim.errors import UserError
-from archsim.exit_policy import first_exit
-
-POLICIES = ("entropy", "confidence", "fixed")
+from archsim.exit_policy import POLICIES, THRESHOLD_BY_POLICY, first_exit  # noqa: F401 (the one home; re-exported)
 
 
 def scores(out: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -60,7 +58,6 @@ def adaptive_accuracy(preds: np.ndarray, labels: np.ndarray, exits: np.ndarray) 
     return float((p == np.asarray(labels)).mean()), float(np.mean(exits))
 
 
-DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9}
 THRESHOLD_GRID = tuple(round(x, 3) for x in list(np.linspace(0.0, 0.9, 19)) +
                        [0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0])
 

@@ -39,7 +39,7 @@ def parser() -> Parser:
     p.add_argument("--out", required=True, help="workload file (.npz)")
     p.add_argument("--exit-policy", default="entropy", help="entropy | confidence | fixed")
     p.add_argument("--threshold", type=float, default=None,
-                   help=f"exit threshold (default {xp.DEFAULT_THRESHOLD})")
+                   help=f"exit threshold (default {xp.THRESHOLD_BY_POLICY})")
     p.add_argument("--max-samples", type=int, default=0, help="the first N test images of a seeded random order (0: all)")
     p.add_argument("--neuron-samples", type=int, default=0,
                    help="also record which neurons fired, for the first N images (archsim's per-neuron records)")
@@ -54,7 +54,7 @@ def exit_threshold(policy: str, threshold: float | None) -> float:
     if policy not in xp.POLICIES:
         raise UserError("command line", "exit-policy",
                         f"unknown policy {policy!r}; choose one of {list(xp.POLICIES)}")
-    th = threshold if threshold is not None else xp.DEFAULT_THRESHOLD.get(policy, 1.0)
+    th = threshold if threshold is not None else xp.THRESHOLD_BY_POLICY.get(policy, 1.0)
     if not 0.0 <= th <= 1.0:
         raise UserError("command line", "threshold", f"must lie in [0, 1], got {th}")
     return th
@@ -97,7 +97,7 @@ def neuron_records(g, col) -> tuple[dict, np.ndarray | None]:
     if not col.neuron_spikes:
         return {}, None
     names = ag.layer_names(g)
-    spiking = [n for n in names if g.nodes[n]["spiking"]]
+    spiking = [n for n in names if ag.layer(g, n).spiking]
     s = min(len(v) for v in col.neuron_spikes.values())
     if any(n not in col.neuron_spikes for n in spiking) or any(
             not np.array_equal(col.neuron_spikes[n][:s].sum(-1), col.spikes[:s, names.index(n), :]) for n in spiking):

@@ -48,7 +48,7 @@ from snn.cli import Parser, atomic_write_text, command_line, ensure_writable_fil
 from snn.data import DeviceData, load_dataset
 from snn.models.base import lif_layers
 
-DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9, "fixed": None}
+THRESHOLD_OF = {**exit_policy.THRESHOLD_BY_POLICY, "fixed": None}   # the trainer's, and none for fixed
 
 
 def parser() -> Parser:
@@ -57,7 +57,7 @@ def parser() -> Parser:
     p.add_argument("--data-dir", required=True, help="the data set the model was trained on")
     p.add_argument("--cache-dir", default="data/cache")
     p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--exit-policy", default="fixed", choices=list(DEFAULT_THRESHOLD))
+    p.add_argument("--exit-policy", default="fixed", choices=list(THRESHOLD_OF))
     p.add_argument("--threshold", type=float, default=None, help="exit score (default: entropy 0.8, confidence 0.9)")
     p.add_argument("--power-log", required=True, help="CSV to write (the JSON goes beside it)")
     p.add_argument("--device", default="cuda", help="cuda, cuda:N or cpu (cpu: no power figures)")
@@ -121,7 +121,7 @@ def bench(a, power_source=None) -> dict:
         raise UserError("command line", "max-samples", f"must be >= 0, got {a.max_samples}")
     if a.idle_seconds < 0:
         raise UserError("command line", "idle-seconds", f"must be >= 0, got {a.idle_seconds}")
-    threshold = a.threshold if a.threshold is not None else DEFAULT_THRESHOLD[a.exit_policy]
+    threshold = a.threshold if a.threshold is not None else THRESHOLD_OF[a.exit_policy]
     if a.exit_policy != "fixed" and not 0.0 <= threshold <= 1.0:
         raise UserError("command line", "threshold", f"a score in [0, 1], got {threshold}")
     dev = resolve_device(a.device)

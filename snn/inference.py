@@ -37,7 +37,7 @@ class Collected:
 
 
 def spiking_node_names(g: nx.DiGraph) -> list[str]:
-    return [n for n in ag.layer_names(g) if n != ag.INPUT and g.nodes[n]["spiking"]]
+    return [n for n in ag.layer_names(g) if n != ag.INPUT and ag.layer(g, n).spiking]
 
 
 @torch.no_grad()
@@ -52,7 +52,7 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
     names = ag.layer_names(graph) if graph is not None else []
     spk_nodes = spiking_node_names(graph) if graph is not None else []
     spikes = np.zeros((n, len(names), model.timesteps), dtype=np.int32) if record else None
-    pools = {k: (pool_factor(graph, k), graph.nodes[k]["shape"]) for k in spk_nodes} if record else {}
+    pools = {k: (pool_factor(graph, k), ag.layer(graph, k).shape) for k in spk_nodes} if record else {}
     pools = {k: v for k, v in pools.items() if v[0] > 1 and len(v[1]) == 3}
     cells = {k: np.zeros((n, model.timesteps), dtype=np.int32) for k in pools}
     ch_sums: dict[str, torch.Tensor] = {}
@@ -78,7 +78,7 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
         outs.append(o.float().cpu())
         labels.append(yb.cpu().numpy())
         if record:
-            if graph.nodes[ag.INPUT]["spiking"] and xb.dim() == 5:  # event frames: every event is an input spike
+            if ag.layer(graph, ag.INPUT).spiking and xb.dim() == 5:  # event frames: every event is an input spike
                 spikes[done:done + len(yb), 0, :] = xb.float().flatten(2).sum(2).round().cpu().numpy()
             totals, chans = rec.totals(), rec.channels()
             if len(totals) != len(spk_nodes):
@@ -86,7 +86,7 @@ def collect(model, data: DeviceData, batch_size: int = 256, record: bool = False
             for name, r in zip(spk_nodes, rec.raws()):
                 if r.numel():
                     raw.setdefault(name, []).append(r.numpy())
-            if graph.nodes[ag.INPUT]["spiking"] and xb.dim() == 5 and done < neuron_samples:
+            if ag.layer(graph, ag.INPUT).spiking and xb.dim() == 5 and done < neuron_samples:
                 raw.setdefault(ag.INPUT, []).append(
                     (xb[: neuron_samples - done].flatten(2) > 0).cpu().numpy())
             for name, c in zip(spk_nodes, rec.cells()):
@@ -112,7 +112,7 @@ def synaptic_ops(g: nx.DiGraph, spikes: np.ndarray) -> np.ndarray:
     N, _, T = spikes.shape
     ops = np.zeros((N, T), dtype=np.float64)
     for u, v, e in g.edges(data=True):
-        if u == ag.INPUT and not g.nodes[u]["spiking"]:
+        if u == ag.INPUT and not ag.layer(g, u).spiking:
             ops += float(e["synapses"])
         else:
             ops += spikes[:, names.index(u), :].astype(np.float64) * float(e["fan_out"])

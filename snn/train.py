@@ -45,7 +45,6 @@ from snn.models import ARCHS, build
 from snn.models.common import NEURONS
 from snn.surrogate import DEFAULT_ALPHA
 
-DEFAULT_THRESHOLD = {"entropy": 0.8, "confidence": 0.9}
 NEW_KEY_DEFAULTS = {"distill_from": "", "distill_weight": 0.5, "distill_temperature": 2.0, "cutout": 0}
 
 
@@ -417,7 +416,7 @@ def summarise(model, test_data, cfg, rows, stopped_early, amp: torch.dtype | Non
     sc = {k: v.numpy() for k, v in xp.scores(col.out).items()}
     preds = xp.predictions(col.out).numpy()
     adaptive = {}
-    for pol, th in DEFAULT_THRESHOLD.items():
+    for pol, th in xp.THRESHOLD_BY_POLICY.items():
         exits = xp.exit_timestep(sc[pol], th)
         acc, avg_t = xp.adaptive_accuracy(preds, col.labels, exits)
         adaptive[pol] = {"threshold": th, "accuracy": acc, "avg_timesteps": avg_t}

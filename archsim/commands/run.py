@@ -54,14 +54,14 @@ def _command_line(args: argparse.Namespace) -> str:
 
 def _precheck_gpu_log(args: argparse.Namespace, hw, wl) -> None:
     """Read the GPU log and hold what it records against what this run will simulate, before simulating."""
-    from archsim.gpu.compare import check_like_for_like
+    from archsim.gpu.compare import Accelerator, check_like_for_like
     from archsim.gpu.formats import read_power_log
     from archsim.simulate import resolve_policy
 
     log = read_power_log(args.compare_gpu)
     policy, threshold, _ = resolve_policy(hw, wl, args.exit_policy, args.threshold, args.timesteps)
-    planned = {"images": wl.n_samples, "exit_policy": policy, "threshold": threshold,
-               "workload": {"arch": wl.meta.get("arch"), "dataset": wl.meta.get("dataset")}}
+    planned = Accelerator(images=wl.n_samples, exit_policy=policy, threshold=threshold,
+                          workload={"arch": wl.meta.get("arch"), "dataset": wl.meta.get("dataset")})
     check_like_for_like(planned, log.bench or {}, None, str(log.path), args.allow_mismatch)
 
 
@@ -102,14 +102,14 @@ def main(args: argparse.Namespace) -> int:
         gpu = compare_with_log(summary, args.compare_gpu, idle=args.idle, allow_mismatch=args.allow_mismatch)
     if args.out:
         config = {"command": _command_line(args), "workload_path": args.workload, "samples": wl.n_samples,
-                  "exit_policy": summary["exit_policy"], "threshold": summary["threshold"],
-                  "exit_policy_source": summary.get("exit_policy_source"),
-                  "threshold_source": summary.get("threshold_source"), "mode": args.mode,
+                  "exit_policy": summary.exit_policy, "threshold": summary.threshold,
+                  "exit_policy_source": summary.exit_policy_source,
+                  "threshold_source": summary.threshold_source, "mode": args.mode,
                   **hw.resolved()}
         write_outputs(args.out, summary, result.per_layer, result.per_sample, config,
-                      extra={"gpu_comparison.json": gpu} if gpu is not None else None)
+                      extra={"gpu_comparison.json": gpu} if gpu is not None else None, energy=result.energy)
     if args.json:
-        out = dict(summary)
+        out = summary.to_dict()
         if gpu is not None:
             out["gpu_comparison"] = gpu
         print(to_json(out))

@@ -17,18 +17,45 @@ A mismatch is a one-line error unless the caller allows it, and then the result 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from archsim.errors import UserError
 from archsim.gpu.formats import read_power_log
 from archsim.gpu.integrate import apply_idle, idle_power, integrate_pieces, segment_report, select, select_gpus
+from archsim.summary import Summary
 
 SUMMARY_KEYS = ("images", "fps", "energy_j", "energy_per_image_j", "latency_us_mean", "hwconfig", "workload")
 HINT = "write one with: python -m archsim run HWCONFIG WORKLOAD --json"
 
 
-def check_summary(summary, source: str = "summary") -> dict:
-    """The summary if it is an archsim summary (all of SUMMARY_KEYS, sane numbers); else a UserError."""
+@dataclass(frozen=True)
+class Accelerator:
+    """What the comparison reads of the accelerator's side. Not a Summary: a summary JSON from any version
+    of archsim, or one written by hand, needs only SUMMARY_KEYS; and ``run --compare-gpu`` checks the run it
+    is about to simulate (images, workload, exit policy; no figures yet). Units: J, images per second, us."""
+    images: int
+    workload: dict | str | None = None       # the summary's workload entry (arch, dataset, ...), or a name
+    exit_policy: str | None = None
+    threshold: float | None = None
+    fps: float | None = None
+    energy_j: float | None = None
+    energy_per_image_j: float | None = None
+    latency_us_mean: float | None = None
+    hwconfig: dict | str | None = None
+
+    @classmethod
+    def of(cls, summary: dict) -> Accelerator:
+        return cls(**{k: summary.get(k) for k in cls.__dataclass_fields__})
+
+
+def check_summary(summary: Summary | dict | Accelerator, source: str = "summary") -> Accelerator:
+    """The accelerator's side of an archsim summary (all of SUMMARY_KEYS, sane numbers); else a UserError.
+    An Accelerator (load_summary's) has been checked already."""
+    if isinstance(summary, Accelerator):
+        return summary
+    if isinstance(summary, Summary):
+        summary = summary.to_dict()
     if not isinstance(summary, dict):
         raise UserError(source, "summary", f"not an archsim summary (a JSON {type(summary).__name__}, "
                         f"not an object); {HINT}")
@@ -39,10 +66,10 @@ def check_summary(summary, source: str = "summary") -> dict:
         v = summary[key]
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not v >= low or (key == "fps" and v == 0):
             raise UserError(source, key, f"must be a number {'>= 1' if low else '> 0'}, got {v!r}")
-    return summary
+    return Accelerator.of(summary)
 
 
-def load_summary(path: str | Path) -> dict:
+def load_summary(path: str | Path) -> Accelerator:
     """Read and check an archsim summary JSON (``python -m archsim run ... --json`` / ``--out DIR/summary.json``)."""
     p = Path(path)
     if not p.is_file():
@@ -70,25 +97,25 @@ def _norm(v) -> str:
     return "".join(ch for ch in str(v).lower() if ch.isalnum())
 
 
-def _sides(acc: dict, bench: dict, gpu_images: int | None) -> list[tuple[str, object, object]]:
+def _sides(acc: Accelerator, bench: dict, gpu_images: int | None) -> list[tuple[str, object, object]]:
     """(what, GPU's value, accelerator's value) for what both sides may record; None where a side does not."""
-    wl = acc.get("workload") if isinstance(acc.get("workload"), dict) else {}
+    wl = acc.workload if isinstance(acc.workload, dict) else {}
     gpu_imgs = bench.get("images") or gpu_images
     return [("network", bench.get("arch"), wl.get("arch")),
             ("dataset", bench.get("dataset"), wl.get("dataset")),
-            ("images", gpu_imgs, acc.get("images")),
-            ("exit policy", bench.get("exit_policy"), acc.get("exit_policy")),
+            ("images", gpu_imgs, acc.images),
+            ("exit policy", bench.get("exit_policy"), acc.exit_policy),
             ("threshold", bench.get("threshold") if bench.get("exit_policy") not in (None, "fixed") else None,
-             acc.get("threshold") if acc.get("exit_policy") not in (None, "fixed") else None)]
+             acc.threshold if acc.exit_policy not in (None, "fixed") else None)]
 
 
-def check_like_for_like(acc: dict, bench: dict, gpu_images: int | None, log_path: str,
+def check_like_for_like(acc: Accelerator, bench: dict, gpu_images: int | None, log_path: str,
                         allow: bool) -> tuple[list[str], list[str]]:
     """(mismatches, what could not be checked). A mismatch is a UserError unless ``allow``."""
     mismatches, unchecked = [], []
     for what, g, a in _sides(acc, bench, gpu_images):
         if g is None or a is None:
-            if what != "threshold" or (bench.get("exit_policy") is None or acc.get("exit_policy") is None):
+            if what != "threshold" or (bench.get("exit_policy") is None or acc.exit_policy is None):
                 unchecked.append(what)
             continue
         same = (abs(float(g) - float(a)) < 1e-9) if what in ("images", "threshold") else _norm(g) == _norm(a)
@@ -102,7 +129,18 @@ def check_like_for_like(acc: dict, bench: dict, gpu_images: int | None, log_path
     return mismatches, unchecked
 
 
-def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
+def _gpu_images(bench: dict, gpu_images: int | None, acc_images: int, notes: list[str]) -> tuple[int, str]:
+    """How many images the GPU ran and where that figure comes from (a note when it is assumed)."""
+    if bench.get("images"):
+        return int(bench["images"]), "the gpu_bench JSON"
+    if gpu_images:
+        return int(gpu_images), "given on the command line"
+    notes.append(f"the log does not say how many images the GPU ran: assumed {acc_images}, the accelerator's "
+                 f"(--gpu-images N to state it)")
+    return acc_images, "assumed equal to the accelerator's"
+
+
+def compare_with_log(summary: Summary | dict | Accelerator, log_path: str, idle: str = "subtract",
                      window: tuple[float, float] | None = None, *, idle_w: float | None = None,
                      gpus: list[int] | None = None, gpu_images: int | None = None,
                      summary_source: str = "summary", run: str | None = None, window_name: str | None = None,
@@ -129,26 +167,19 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
     idle_info = idle_power(log, we.start_s, gpus, idle_w)
     energy, removed = apply_idle(log, we, idle, idle_info)
 
-    if bench.get("images"):
-        images, images_from = int(bench["images"]), "the gpu_bench JSON"
-    elif gpu_images:
-        images, images_from = int(gpu_images), "given on the command line"
-    else:
-        images, images_from = int(acc["images"]), "assumed equal to the accelerator's"
-        notes.append(f"the log does not say how many images the GPU ran: assumed {images}, the accelerator's "
-                     f"(--gpu-images N to state it)")
+    images, images_from = _gpu_images(bench, gpu_images, int(acc.images), notes)
     if bench.get("fps") and window is None:
         fps = float(bench["fps"])
     else:
         fps = images / we.duration_s
-    if images != int(acc["images"]):
-        notes.append(f"the GPU ran {images} images and the accelerator {acc['images']}: compared per image")
+    if images != int(acc.images):
+        notes.append(f"the GPU ran {images} images and the accelerator {acc.images}: compared per image")
     if mismatches:
         notes.insert(0, "MISMATCH, compared anyway (--allow-mismatch): " + "; ".join(mismatches))
     if unchecked:
         notes.append("not checked, one side does not record it: " + ", ".join(unchecked))
     gpu_epi = energy / images
-    acc_epi = float(acc["energy_per_image_j"]) if acc.get("energy_per_image_j") else acc["energy_j"] / acc["images"]
+    acc_epi = float(acc.energy_per_image_j) if acc.energy_per_image_j else acc.energy_j / acc.images
     # zero within rounding (idle x duration against its own integral) counts as zero
     pct = 100.0 * acc_epi / gpu_epi if energy > 1e-9 * abs(we.energy_j) else None
     if pct is None:
@@ -174,13 +205,13 @@ def compare_with_log(summary: dict, log_path: str, idle: str = "subtract",
         "idle": {"mode": idle, "idle_w": idle_info[0] if idle_info else None,
                  "source": idle_info[1] if idle_info else None, "removed_j": removed},
         "accelerator": {
-            "summary": summary_source, "images": int(acc["images"]), "fps": float(acc["fps"]),
-            "energy_j": float(acc["energy_j"]), "energy_per_image_j": acc_epi,
-            "latency_us_mean": acc.get("latency_us_mean"), "hwconfig": _label(acc["hwconfig"]),
-            "workload": _label(acc["workload"]), "exit_policy": acc.get("exit_policy"),
-            "threshold": acc.get("threshold"),
+            "summary": summary_source, "images": int(acc.images), "fps": float(acc.fps),
+            "energy_j": float(acc.energy_j), "energy_per_image_j": acc_epi,
+            "latency_us_mean": acc.latency_us_mean, "hwconfig": _label(acc.hwconfig),
+            "workload": _label(acc.workload), "exit_policy": acc.exit_policy,
+            "threshold": acc.threshold,
         },
-        "comparison": {"energy_pct_of_gpu": pct, "fps_ratio": float(acc["fps"]) / fps},
+        "comparison": {"energy_pct_of_gpu": pct, "fps_ratio": float(acc.fps) / fps},
         "mismatch": mismatches,
         "notes": notes,
     }

@@ -268,7 +268,7 @@ def unit_for(hw: HwConfigFile, g: nx.DiGraph, layer: str, pricing: str) -> str:
     """The energy-table component that prices ``layer``'s synapse or neuron events (``pricing``:
     ``synapse`` or ``neuron``), by the layer's op and neuron model in graph ``g``."""
     choice = hw.units.synapse if pricing == "synapse" else hw.units.neuron
-    return choice.for_layer(layer, g.nodes[layer]["op"], lg.neuron_of(g, layer)["model"])
+    return choice.for_layer(layer, lg.layer(g, layer).op, lg.neuron_of(g, layer)["model"])
 
 
 class Timing(Strict):

@@ -39,7 +39,7 @@ def evaluate_point(hw, workload, options: dict) -> dict:
                            mode=options.get("mode", "simpy"), progress=False)
     except UserError as err:
         return {"status": "infeasible", "error": f"{err.field}: {err.message}"}
-    return {"status": "ok", "error": "", **flatten(summary)}
+    return {"status": "ok", "error": "", **flatten(summary.to_dict())}
 
 
 # Summary entries keyed by layer name (their columns would change with the network): one JSON cell each.

@@ -45,7 +45,7 @@ from archsim.counts import ItemCounts, oracle_mask
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
-from archsim.timing.lookahead import lookahead
+from archsim.timing.lookahead import Lookahead, lookahead
 from archsim.timing.replay import Edge, replay
 from archsim.workload import Workload
 
@@ -74,36 +74,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     look = lookahead(hw.controller.layers_ahead, g, order, plan.adaptive)
     sink = next(name for name in order if g.out_degree(name) == 0)
 
-    finish_prev = np.zeros((len(order), n))
-    start_now = np.zeros((len(order), n))
-    start_all = np.zeros((n, len(order), t_steps))
-    decision_end = np.zeros((t_steps, n))
-    latency = np.zeros(n)
-    for t in range(t_steps):
-        finish_now = np.zeros((len(order), n))
-        for li, name in enumerate(order):
-            ready = finish_prev[li].copy() if t else np.zeros(n)
-            if g.has_edge(lg.INPUT, name):
-                ready = np.maximum(ready, load)
-            if look.explicit[li] and t >= look.lag[li]:
-                ready = np.maximum(ready, decision_end[t - look.lag[li]])
-            for u in g.predecessors(name):
-                if u == lg.INPUT:
-                    continue
-                ui = li_of[u]
-                if lead:                          # TTFS: overlap with the producer's window
-                    ready = np.maximum(ready, start_now[ui] + lead[(u, name)] + transfer[(u, name)][:, t])
-                else:
-                    ready = np.maximum(ready, finish_now[ui] + transfer[(u, name)][:, t])
-            start_now[li] = ready
-            start_all[:, li, t] = ready
-            finish_now[li] = ready + dur[:, li, t]
-        si = li_of[sink]
-        decided_here = plan.adaptive and t < plan.max_t - 1
-        decision_end[t] = finish_now[si] + (decide if decided_here else 0)
-        ends = plan.exit_t == t + 1
-        latency[ends] = decision_end[t][ends]
-        finish_prev = finish_now
+    latency, start_all = _longest_paths(g, order, li_of, plan, dur, transfer, lead, load, look, decide, sink)
 
     past = [li for li in range(len(order)) if look.past_exit(li) and li != li_of[sink]]
     if plan.adaptive and past:
@@ -150,6 +121,44 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
                     group_busy=group_busy, layer_stall=np.zeros(len(order)), link_busy=link_busy,
                     offchip_busy=offchip_busy, controller_busy=controller_busy, decisions=decisions,
                     spikes_sent=None, spikes_received=None, spikes_dropped=None)   # not tracked
+
+
+def _longest_paths(g, order: list[str], li_of: dict[str, int], plan: ExitPlan, dur: np.ndarray, transfer: dict,
+                   lead: dict, load: int, look: Lookahead, decide: int, sink: str) -> tuple[np.ndarray, np.ndarray]:
+    """Contention-free schedule of every sample (module docstring): its latency [N] (cycles, up to its exit
+    decision) and the start cycle of every item [N, L', T]."""
+    n, _, t_steps = dur.shape
+    finish_prev = np.zeros((len(order), n))
+    start_now = np.zeros((len(order), n))
+    start_all = np.zeros((n, len(order), t_steps))
+    decision_end = np.zeros((t_steps, n))
+    latency = np.zeros(n)
+    for t in range(t_steps):
+        finish_now = np.zeros((len(order), n))
+        for li, name in enumerate(order):
+            ready = finish_prev[li].copy() if t else np.zeros(n)
+            if g.has_edge(lg.INPUT, name):
+                ready = np.maximum(ready, load)
+            if look.explicit[li] and t >= look.lag[li]:
+                ready = np.maximum(ready, decision_end[t - look.lag[li]])
+            for u in g.predecessors(name):
+                if u == lg.INPUT:
+                    continue
+                ui = li_of[u]
+                if lead:                          # TTFS: overlap with the producer's window
+                    ready = np.maximum(ready, start_now[ui] + lead[(u, name)] + transfer[(u, name)][:, t])
+                else:
+                    ready = np.maximum(ready, finish_now[ui] + transfer[(u, name)][:, t])
+            start_now[li] = ready
+            start_all[:, li, t] = ready
+            finish_now[li] = ready + dur[:, li, t]
+        si = li_of[sink]
+        decided_here = plan.adaptive and t < plan.max_t - 1
+        decision_end[t] = finish_now[si] + (decide if decided_here else 0)
+        ends = plan.exit_t == t + 1
+        latency[ends] = decision_end[t][ends]
+        finish_prev = finish_now
+    return latency, start_all
 
 
 def schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, counts: ItemCounts, timing: CoreTiming,

@@ -54,6 +54,9 @@ class Replay:
     makespan: float          # cycle of the last event (speculative work and deliveries after the last exit)
 
 
+REQUEST, DONE, LEAVE = 0, 1, 2                     # the kinds of event on the replay's heap
+
+
 def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: list[int], edges: list[Edge],
            first: list[bool], sink: int, exit_t: np.ndarray, max_t: int, images_in_flight: int,
            load_cycles: int, hop_cycles: int, decide_cycles: int, adaptive: bool, look: Lookahead,
@@ -62,116 +65,131 @@ def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: li
     them computing, and on the off-chip channel (spilled weights; 0 for layers that do not spill);
     ``group[l]``: layer l's core group; ``first[l]``: the layer reads the image; ``exit_t`` [S] 1-based;
     ``look``: which layers wait for which decision, and how far past the exit each may run."""
-    s_n, n_layers, t_steps = held.shape
-    held_l, compute_l, offchip_l = held.tolist(), compute.tolist(), offchip.tolist()
-    outs: list[list[tuple]] = [[] for _ in range(n_layers)]
-    n_in = [0] * n_layers
-    for e in edges:
-        outs[e.src].append((e.dst, e.links, e.occupancy.tolist(), e.max_hops * hop_cycles,
-                            None if e.lead is None else e.lead.tolist()))
-        n_in[e.dst] += 1
-    exit_l = [int(x) for x in exit_t]
-    n_groups = max(group) + 1
-    busy = [False] * n_groups
-    queue: list[deque] = [deque() for _ in range(n_groups)]     # requests waiting for each core group
-    link_free, link_busy = [0.0] * n_links, [0.0] * n_links
-    channel_free = controller_free = last_event = 0.0
-    ready = np.zeros((s_n, n_layers, t_steps)).tolist()
-    # what each item waits for: its producers; then the image (t = 0) or its own previous timestep and,
-    # where the layer waits for decisions itself, the decision on timestep t - lag
-    waiters = [(f, look.lag[f]) for f in range(n_layers) if look.explicit[f]]
-    waits = [[1 if look.explicit[v] and t >= look.lag[v] else 0 for t in range(t_steps)] for v in range(n_layers)]
-    pending = [[[n_in[v] + (1 if t or first[v] else 0) + waits[v][t]
-                 for t in range(t_steps)] for v in range(n_layers)] for _ in range(s_n)]
-    executed = np.zeros((s_n, n_layers, t_steps), dtype=bool)
-    admit = np.zeros(s_n)
-    finish = np.full(s_n, np.nan)
-    left = [False] * s_n
-    events: list = []                 # (cycle, order, kind, image, layer, timestep)
-    order = count()
-    REQUEST, DONE, LEAVE = 0, 1, 2
+    loop = _Loop(held, compute, offchip, group, edges, first, sink, exit_t, max_t, load_cycles, hop_cycles,
+                 decide_cycles, adaptive, look, n_links)
+    s_n = held.shape[0]
+    for i in range(min(images_in_flight, s_n)):
+        loop.enter(i, 0.0)
+    next_image = min(images_in_flight, s_n)
+    while loop.events:
+        now, _, kind, i, v, t = heapq.heappop(loop.events)
+        loop.last_event = max(loop.last_event, now)
+        if kind == LEAVE:                          # image i leaves: the next one enters
+            loop.left[i] = True
+            if next_image < s_n:
+                loop.enter(next_image, now)
+                next_image += 1
+        elif kind == REQUEST:
+            if t >= look.t_end(v, loop.exit_l[i], max_t) or (v == sink and t >= loop.exit_l[i]) or loop.left[i]:
+                continue                           # not run: stopped at the exit, or the image has left
+            if loop.busy[group[v]]:
+                loop.queue[group[v]].append((i, v, t))
+            else:
+                loop.grant(now, i, v, t)
+        else:
+            loop.done(now, i, v, t)
+    return Replay(loop.admit, loop.finish, loop.executed, loop.last_event)
 
-    def resolve(i: int, v: int, t: int, at: float) -> None:
+
+
+class _Loop:
+    """The replay's state (cores, links, channel and controller busy-until, what each item waits for) and
+    what happens at each event; :func:`replay` pops the events."""
+
+    def __init__(self, held, compute, offchip, group, edges, first, sink, exit_t, max_t, load_cycles, hop_cycles,
+                 decide_cycles, adaptive, look, n_links):
+        s_n, n_layers, t_steps = held.shape
+        self.held_l, self.compute_l, self.offchip_l = held.tolist(), compute.tolist(), offchip.tolist()
+        self.outs: list[list[tuple]] = [[] for _ in range(n_layers)]
+        self.n_in = [0] * n_layers
+        for e in edges:
+            self.outs[e.src].append((e.dst, e.links, e.occupancy.tolist(), e.max_hops * hop_cycles,
+                                     None if e.lead is None else e.lead.tolist()))
+            self.n_in[e.dst] += 1
+        self.group, self.first, self.sink, self.max_t = group, first, sink, max_t
+        self.n_layers, self.t_steps = n_layers, t_steps
+        self.load_cycles, self.decide_cycles, self.adaptive = load_cycles, decide_cycles, adaptive
+        self.exit_l = [int(x) for x in exit_t]
+        n_groups = max(group) + 1
+        self.busy = [False] * n_groups
+        self.queue: list[deque] = [deque() for _ in range(n_groups)]     # requests waiting for each core group
+        self.link_free, self.link_busy = [0.0] * n_links, [0.0] * n_links
+        self.channel_free = self.controller_free = self.last_event = 0.0
+        self.ready = np.zeros((s_n, n_layers, t_steps)).tolist()
+        # what each item waits for: its producers; then the image (t = 0) or its own previous timestep and,
+        # where the layer waits for decisions itself, the decision on timestep t - lag
+        self.waiters = [(f, look.lag[f]) for f in range(n_layers) if look.explicit[f]]
+        waits = [[1 if look.explicit[v] and t >= look.lag[v] else 0 for t in range(t_steps)] for v in range(n_layers)]
+        self.pending = [[[self.n_in[v] + (1 if t or first[v] else 0) + waits[v][t]
+                          for t in range(t_steps)] for v in range(n_layers)] for _ in range(s_n)]
+        self.executed = np.zeros((s_n, n_layers, t_steps), dtype=bool)
+        self.admit = np.zeros(s_n)
+        self.finish = np.full(s_n, np.nan)
+        self.left = [False] * s_n
+        self.events: list = []                 # (cycle, order, kind, image, layer, timestep)
+        self.order = count()
+
+    def resolve(self, i: int, v: int, t: int, at: float) -> None:
         """One input of item (i, v, t) is there at cycle ``at``; it asks for its cores once all are."""
-        nonlocal last_event
-        last_event = max(last_event, at)
-        if at > ready[i][v][t]:
-            ready[i][v][t] = at
-        pending[i][v][t] -= 1
-        if pending[i][v][t] == 0:
-            heapq.heappush(events, (ready[i][v][t], next(order), REQUEST, i, v, t))
+        self.last_event = max(self.last_event, at)
+        if at > self.ready[i][v][t]:
+            self.ready[i][v][t] = at
+        self.pending[i][v][t] -= 1
+        if self.pending[i][v][t] == 0:
+            heapq.heappush(self.events, (self.ready[i][v][t], next(self.order), REQUEST, i, v, t))
 
-    def send(now: float, links: list[int], occupancy: int, hops: int) -> float:
-        """Reserve a transfer's links from now (as archsim.timing.simpy.router.LinkReservations.send); when its spikes arrive."""
+    def send(self, now: float, links: list[int], occupancy: int, hops: int) -> float:
+        """Reserve a transfer's links from now (as archsim.timing.simpy.router.LinkReservations.send); when its
+        spikes arrive."""
         if not links:
             return now
         if not occupancy:
             return now + hops
-        return reserve_links(link_free, link_busy, links, now, occupancy) + hops
+        return reserve_links(self.link_free, self.link_busy, links, now, occupancy) + hops
 
-    def enter(i: int, now: float) -> None:
-        nonlocal channel_free
-        admit[i] = now
+    def enter(self, i: int, now: float) -> None:
+        self.admit[i] = now
         loaded = now
-        if load_cycles:
-            loaded = channel_free = max(now, channel_free) + load_cycles
-        for v in range(n_layers):
-            if first[v]:
-                resolve(i, v, 0, loaded)
-            elif n_in[v] == 0:                     # no inputs at all (input neurons on cores)
-                heapq.heappush(events, (now, next(order), REQUEST, i, v, 0))
+        if self.load_cycles:
+            loaded = self.channel_free = max(now, self.channel_free) + self.load_cycles
+        for v in range(self.n_layers):
+            if self.first[v]:
+                self.resolve(i, v, 0, loaded)
+            elif self.n_in[v] == 0:                     # no inputs at all (input neurons on cores)
+                heapq.heappush(self.events, (now, next(self.order), REQUEST, i, v, 0))
 
-    def grant(now: float, i: int, v: int, t: int) -> None:
-        nonlocal channel_free
-        busy[group[v]] = True
-        executed[i, v, t] = True
-        end = now + held_l[i][v][t]
-        if offchip_l[i][v][t]:                     # spilled weights stream in while the PEs work
-            channel_free = max(now, channel_free) + offchip_l[i][v][t]
-            end = max(now + compute_l[i][v][t], channel_free) + held_l[i][v][t] - compute_l[i][v][t]
-        heapq.heappush(events, (end, next(order), DONE, i, v, t))
-        for c, links, occ, hops, lead in outs[v]:
+    def grant(self, now: float, i: int, v: int, t: int) -> None:
+        self.busy[self.group[v]] = True
+        self.executed[i, v, t] = True
+        end = now + self.held_l[i][v][t]
+        if self.offchip_l[i][v][t]:                     # spilled weights stream in while the PEs work
+            self.channel_free = max(now, self.channel_free) + self.offchip_l[i][v][t]
+            end = max(now + self.compute_l[i][v][t], self.channel_free) + self.held_l[i][v][t] - self.compute_l[i][v][t]
+        heapq.heappush(self.events, (end, next(self.order), DONE, i, v, t))
+        for c, links, occ, hops, lead in self.outs[v]:
             if lead is not None:                   # TTFS: spikes flow during the window
-                resolve(i, c, t, send(now, links, occ[i][t], hops) + max(lead[i], 0))
+                self.resolve(i, c, t, self.send(now, links, occ[i][t], hops) + max(lead[i], 0))
 
-    for i in range(min(images_in_flight, s_n)):
-        enter(i, 0.0)
-    next_image = min(images_in_flight, s_n)
-    while events:
-        now, _, kind, i, v, t = heapq.heappop(events)
-        last_event = max(last_event, now)
-        if kind == LEAVE:                          # image i leaves: the next one enters
-            left[i] = True
-            if next_image < s_n:
-                enter(next_image, now)
-                next_image += 1
-        elif kind == REQUEST:
-            if t >= look.t_end(v, exit_l[i], max_t) or (v == sink and t >= exit_l[i]) or left[i]:
-                continue                           # not run: stopped at the exit, or the image has left
-            if busy[group[v]]:
-                queue[group[v]].append((i, v, t))
-            else:
-                grant(now, i, v, t)
-        else:                                      # DONE: the item releases its cores, sends its spikes
-            g = group[v]
-            busy[g] = False
-            while queue[g] and not busy[g]:
-                qi, qv, qt = queue[g].popleft()
-                if not left[qi]:                   # granted after its image left: released at once
-                    grant(now, qi, qv, qt)
-            if t + 1 < t_steps:
-                resolve(i, v, t + 1, now)
-            for c, links, occ, hops, lead in outs[v]:
-                if lead is None:
-                    resolve(i, c, t, send(now, links, occ[i][t], hops))
-            if v == sink:
-                known = now
-                if adaptive and t < max_t - 1:
-                    known = controller_free = max(now, controller_free) + decide_cycles
-                for f, lag in waiters:
-                    if t + lag < t_steps:
-                        resolve(i, f, t + lag, known)
-                if t + 1 == exit_l[i]:
-                    finish[i] = known
-                    heapq.heappush(events, (known, next(order), LEAVE, i, v, t))
-    return Replay(admit, finish, executed, last_event)
+    def done(self, now: float, i: int, v: int, t: int) -> None:
+        """Item (i, v, t) releases its cores and sends its spikes; after the output layer, the decision."""
+        g = self.group[v]
+        self.busy[g] = False
+        while self.queue[g] and not self.busy[g]:
+            qi, qv, qt = self.queue[g].popleft()
+            if not self.left[qi]:                   # granted after its image left: released at once
+                self.grant(now, qi, qv, qt)
+        if t + 1 < self.t_steps:
+            self.resolve(i, v, t + 1, now)
+        for c, links, occ, hops, lead in self.outs[v]:
+            if lead is None:
+                self.resolve(i, c, t, self.send(now, links, occ[i][t], hops))
+        if v == self.sink:
+            known = now
+            if self.adaptive and t < self.max_t - 1:
+                known = self.controller_free = max(now, self.controller_free) + self.decide_cycles
+            for f, lag in self.waiters:
+                if t + lag < self.t_steps:
+                    self.resolve(i, f, t + lag, known)
+            if t + 1 == self.exit_l[i]:
+                self.finish[i] = known
+                heapq.heappush(self.events, (known, next(self.order), LEAVE, i, v, t))

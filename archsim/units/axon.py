@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim import graph as lg
 from archsim import pooling
 from archsim.units.base import ActionRow, LayerContext, Spikes, apportion, edge_sum, round_half_up
 
@@ -38,7 +39,7 @@ def pooled_cell_events(hw, g, mapping, u: str, v: str, sp: Spikes, samples,
     pool = int(g.edges[u, v].get("pool", 1))
     if pool == 1 or hw.dataflow.pooling == "per_spike":
         return sp
-    c, h, w = (int(x) for x in g.nodes[u]["shape"])
+    c, h, w = (int(x) for x in lg.layer(g, u).shape)
     total = pooling.cell_events(sp.total, (c, h, w), pool, recorded)
     raster = None
     if sp.raster is not None:                                  # exact: which cells fired

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
+from archsim import graph as lg
+
 if TYPE_CHECKING:   # types only: archsim.workload imports the registry
     from archsim.workload import Workload
 
@@ -69,7 +71,7 @@ def layer_activity(g: nx.DiGraph, wl: "Workload", name: str) -> NeuronActivity |
     neuron unit then estimates). Two of the record's ``params`` count here, as SANA-FE's LIF has them: a
     non-zero ``bias`` (a number, or one per neuron) is an input in every step; a non-zero ``reset`` value
     leaves the potential non-zero after the neuron fires."""
-    rec = g.nodes[name].get("neuron") or {}
+    rec = lg.neuron_of(g, name)
     if rec.get("update") not in RULES_NEEDING_ACTIVITY or wl.neuron_samples is None:
         return None
     sources = list(g.predecessors(name))
@@ -86,5 +88,5 @@ def layer_activity(g: nx.DiGraph, wl: "Workload", name: str) -> NeuronActivity |
         sent = wl.neuron_raster(u)
         if delay:
             sent = np.concatenate([np.zeros_like(sent[:, :delay]), sent[:, :-delay]], axis=1)
-        got |= reached(g.edges[u, name], g.nodes[u]["shape"], g.nodes[name]["shape"], sent)
+        got |= reached(g.edges[u, name], list(lg.layer(g, u).shape), list(lg.layer(g, name).shape), sent)
     return NeuronActivity(got, fired)

@@ -105,7 +105,7 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
     s, n = res.summary, inputs.shape[0]
     rows = []
     for label, sf_key, role in ENERGY_ROWS:
-        a = s["energy_j"] if role is None else s["energy_by_role_j"][role]
+        a = s.energy_j if role is None else s.energy_by_role_j[role]
         b = float(np.sum(sf.energy_j[sf_key]))
         rows.append({"quantity": f"energy {label} (uJ/sample)", "archsim": 1e6 * a / n, "sanafe": 1e6 * b / n,
                      "diff_pct": _pct(a, b)})
@@ -115,14 +115,14 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
         rows.append({"quantity": f"latency (us/sample) vs SANA-FE {model}", "archsim": lat, "sanafe": b,
                      "diff_pct": _pct(lat, b)})
     for label, sf_key, count in COUNT_ROWS:
-        a, b = int(s["counts"][count]), int(np.sum(sf.counts[sf_key]))
+        a, b = int(s.counts[count]), int(np.sum(sf.counts[sf_key]))
         rows.append({"quantity": f"{label} (all samples)", "archsim": a, "sanafe": b, "diff_pct": _pct(a, b)})
     return {"network": spec.name, "samples": n, "input_timesteps": int(inputs.shape[1]), "steps_per_sample": steps,
             "neuron_update": "every step (force_update)" if force_update else "while_nonzero (SANA-FE default)",
             "sanafe_version": sanafe_version(), "sanafe_arch": "sanafe/examples/loihi.yaml (bundled)",
-            "hwconfig": _shown(hw.source), "cores_used": s["mapping"]["cores_used"],
+            "hwconfig": _shown(hw.source), "cores_used": s.mapping["cores_used"],
             "tiles_used": len({hw.tile_of(c) for p in res.mapping.layers.values() for c in p.cores}),
-            "rows": rows, "archsim_energy_breakdown_j": s["energy_breakdown_j"],
+            "rows": rows, "archsim_energy_breakdown_j": s.energy_breakdown_j,
             "sanafe_energy_j": {k: float(np.sum(v)) for k, v in sf.energy_j.items()}}
 
 

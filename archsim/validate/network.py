@@ -104,8 +104,8 @@ class NetworkSpec:
                                   padding=ly.padding, pool=ly.pool, neuron=rec)
             else:
                 src = lg.add_linear(g, ly.name, src, out_features=ly.out, pool=ly.pool, neuron=rec)
-        g.nodes[lg.INPUT]["neuron"] = (lg.neuron_record("input", state_words=0) if self.input_neuron is None
-                                        else lg.neuron_record("lif", update=rule, **self.input_neuron))
+        lg.set_neuron(g, lg.INPUT, lg.neuron_record("input", state_words=0) if self.input_neuron is None
+                      else lg.neuron_record("lif", update=rule, **self.input_neuron))
         return g
 
 
@@ -237,7 +237,7 @@ def _placement(src: str, raw, g: nx.DiGraph) -> dict[str, tuple[int, ...]]:
         where = f"placement.{name}"
         if name not in g:
             raise UserError(src, where, f"no such layer (layers: {', '.join(lg.layer_names(g))})")
-        n = int(g.nodes[name]["neurons"])
+        n = lg.layer(g, name).neurons
         if isinstance(value, list):
             chunks = tuple(_int(src, f"{where}[{i}]", v, 1, n) for i, v in enumerate(value))
             if not chunks or sum(chunks) != n:
@@ -252,10 +252,10 @@ def _placement(src: str, raw, g: nx.DiGraph) -> dict[str, tuple[int, ...]]:
 def _check_size(src: str, g: nx.DiGraph) -> None:
     """The network is small enough to spell out for SANA-FE (see the module docstring)."""
     for name in g.nodes:
-        if g.nodes[name]["neurons"] > MAX_NEURONS:
+        if lg.layer(g, name).neurons > MAX_NEURONS:
             where = "input" if name == lg.INPUT else f"layers.{name}"
-            raise UserError(src, where, f"{g.nodes[name]['neurons']:,} neurons "
-                            f"({g.nodes[name]['shape']}): at most {MAX_NEURONS:,} per population")
+            raise UserError(src, where, f"{lg.layer(g, name).neurons:,} neurons "
+                            f"({list(lg.layer(g, name).shape)}): at most {MAX_NEURONS:,} per population")
     for what in ("synapses", "weights"):
         total = sum(int(d[what]) for _, _, d in g.edges(data=True))
         if total > MAX_SYNAPSES:
@@ -264,7 +264,7 @@ def _check_size(src: str, g: nx.DiGraph) -> None:
 
 
 def _weight_shape(g: nx.DiGraph, ly: LayerSpec) -> tuple[int, ...]:
-    in_shape = g.nodes[ly.name]["in_shape"]
+    in_shape = lg.layer(g, ly.name).in_shape
     if ly.op == "conv":
         return (ly.out, int(in_shape[0]), ly.kernel, ly.kernel)
     return (ly.out, int(np.prod(in_shape)))
@@ -273,7 +273,7 @@ def _weight_shape(g: nx.DiGraph, ly: LayerSpec) -> tuple[int, ...]:
 def synapses(spec: NetworkSpec, g: nx.DiGraph, layer: LayerSpec, src: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every synapse of ``layer`` as (source neuron, target neuron, weight) arrays, neurons in [C, H, W]
     order of their populations (source = the previous layer, before pooling)."""
-    shape = [int(x) for x in g.nodes[src]["shape"]]
+    shape = [int(x) for x in lg.layer(g, src).shape]
     c_in, h_in, w_in = shape if len(shape) == 3 else (shape[0], 1, 1)
     p = layer.pool
     w = spec.weights[layer.name] / (p * p)
@@ -290,7 +290,7 @@ def synapses(spec: NetworkSpec, g: nx.DiGraph, layer: LayerSpec, src: str) -> tu
         t_idx = np.broadcast_to(o[:, None, None], (layer.out,) + srcs.shape).reshape(-1)
         wt = np.broadcast_to(w[:, :, None], (layer.out,) + srcs.shape).reshape(-1)
         return s_idx, t_idx, wt
-    c_out, h_out, w_out = g.nodes[layer.name]["shape"]
+    c_out, h_out, w_out = lg.layer(g, layer.name).shape
     k, s, pad = layer.kernel, layer.stride, layer.padding
     out_s, out_t, out_w = [], [], []
     o, ci, yo, xo = np.meshgrid(np.arange(c_out), np.arange(c_in), np.arange(h_out), np.arange(w_out), indexing="ij")

@@ -93,14 +93,14 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
     biased = spec.input_neuron is not None           # a bias-driven input: LIF neurons on the core's soma
     if biased:
         attrs = {**forced, **{k: v for k, v in spec.input_neuron.items() if k != "bias"}}
-        groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]),
+        groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, lg.layer(g, lg.INPUT).neurons,
                                                    model_attributes=attrs, log_spikes=True)
         for i, b in enumerate(spec.input_neuron["bias"]):
             groups[lg.INPUT][i].set_attributes(model_attributes={"bias": float(b)})
     else:
-        groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, int(g.nodes[lg.INPUT]["neurons"]), log_spikes=True)
+        groups[lg.INPUT] = net.create_neuron_group(lg.INPUT, lg.layer(g, lg.INPUT).neurons, log_spikes=True)
     for ly in spec.layers:
-        groups[ly.name] = net.create_neuron_group(ly.name, int(g.nodes[ly.name]["neurons"]),
+        groups[ly.name] = net.create_neuron_group(ly.name, lg.layer(g, ly.name).neurons,
                                                   model_attributes={**forced, **spec.neuron_of(ly)},
                                                   default_synapse_hw_name=SYNAPSE_UNIT[ly.op], log_spikes=True)
     for name in names:                     # archsim's placement, neuron by neuron
@@ -121,7 +121,7 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
 
     n_samples, t_in, n_in = inputs.shape
     out = SanafeRun(steps)
-    rasters = {name: np.zeros((n_samples, steps, int(g.nodes[name]["neurons"])), dtype=bool) for name in names}
+    rasters = {name: np.zeros((n_samples, steps, lg.layer(g, name).neurons), dtype=bool) for name in names}
     chip = sanafe.SpikingChip(arch)
     for si in range(n_samples):
         train = np.zeros((n_in, steps), dtype=bool)

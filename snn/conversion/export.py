@@ -63,9 +63,9 @@ def ttfs_workload(stages: list[Stage], res: dict, labels: np.ndarray, t_max: int
              latency_steps=quartz.latency_steps(len(stages), t_max), extra_events_per_neuron=extra,
              exit_policy="fixed")
     for st in stages:   # Quartz's neuron: current + voltage, the counter/forced/bias events it gets
-        g.nodes[st.name]["neuron"] = ag.neuron_record(
-            "ttfs" if g.nodes[st.name]["spiking"] else "integrator", state_words=2,
-            extra_events=sum(extra[st.name].values()), window_steps=m["window_steps"], t_max=int(t_max))
+        ag.set_neuron(g, st.name, ag.neuron_record(
+            "ttfs" if ag.layer(g, st.name).spiking else "integrator", state_words=2,
+            extra_events=sum(extra[st.name].values()), window_steps=m["window_steps"], t_max=int(t_max)))
     return Workload(g, res["spikes"][:, :, None].astype(np.int32), np.asarray(labels, np.int32),
                     xp.predictions(logits).numpy().astype(np.int32), sc, np.ones(n, np.int32), m,
                     _channels(res["channel_spikes"], n, 1))
@@ -80,8 +80,8 @@ def rate_workload(stages: list[Stage], res: dict, labels: np.ndarray, timesteps:
     sc = {k: v.numpy().astype(np.float32) for k, v in xp.scores(out).items()}
     m = dict(meta, kind="rate", timesteps=int(timesteps), exit_policy="fixed")
     for st in stages:   # integrate-and-fire with reset by subtraction (snn.conversion.rate)
-        if g.nodes[st.name]["spiking"]:
-            g.nodes[st.name]["neuron"] = ag.neuron_record("if", reset="subtract")
+        if ag.layer(g, st.name).spiking:
+            ag.set_neuron(g, st.name, ag.neuron_record("if", reset="subtract"))
     return Workload(g, res["spikes"][:, :, :timesteps].astype(np.int32), np.asarray(labels, np.int32),
                     xp.predictions(out).numpy().astype(np.int32), sc, np.full(n, timesteps, np.int32), m,
                     _channels(res["channel_spikes"], n, timesteps))

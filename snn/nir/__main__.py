@@ -41,7 +41,7 @@ def parser() -> Parser:
     i.add_argument("--cache-dir", default="data/cache")
     i.add_argument("--exit-policy", default="entropy", help="entropy | confidence | fixed")
     i.add_argument("--threshold", type=float, default=None,
-                   help=f"exit threshold (default {xp.DEFAULT_THRESHOLD})")
+                   help=f"exit threshold (default {xp.THRESHOLD_BY_POLICY})")
     i.add_argument("--max-samples", type=int, default=0, help="the first N test images of a seeded random order (0: all)")
     i.add_argument("--batch-size", type=int, default=500)
     i.add_argument("--device", default="cpu")

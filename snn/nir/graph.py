@@ -221,8 +221,8 @@ def layer_plan(graph, shapes: dict, input_encoding: str = "dense", dt: float = 1
             label = f"nir_{label}"
         is_spiking = kind in SPIKING
         _add(g, label, arch_of[main.source], walker, main, is_spiking, neuron)
-        if g.nodes[label]["shape"] != list(shapes[name]):
-            raise _err(src, name, graph.nodes[name], f"archsim computes shape {g.nodes[label]['shape']}, the "
+        if list(ag.layer(g, label).shape) != list(shapes[name]):
+            raise _err(src, name, graph.nodes[name], f"archsim computes shape {list(ag.layer(g, label).shape)}, the "
                        f"NIR graph {list(shapes[name])}")
         for b in rest:
             stride = 1 if b.projection is None else pair(graph.nodes[b.projection].stride)[0]

@@ -63,8 +63,8 @@ def test_accuracy_is_read_at_each_samples_exit(policy, threshold, timesteps, exi
     assert plan.avg_timesteps == pytest.approx(sum(exits) / 4)
     res = run_simulation(make_hw(**{"controller.mode": "wait"}), wl, exit_policy=policy, threshold=threshold,
                          timesteps=timesteps, mode="analytic", baseline=False)
-    assert res.summary["accuracy"] == acc
-    assert res.summary["avg_timesteps"] == pytest.approx(sum(exits) / 4)
+    assert res.summary.accuracy == acc
+    assert res.summary.avg_timesteps == pytest.approx(sum(exits) / 4)
     ps = res.per_sample
     assert ps["exit_timestep"].tolist() == exits
     assert ps["prediction"].tolist() == [PRED[n][e - 1] for n, e in enumerate(exits)]
@@ -78,9 +78,9 @@ def test_decisions_follow_the_reapplied_policy():
     assert plan_exits(wl, "entropy", 0.5).decisions().tolist() == [2, 1, 2, 1]
     s = run_simulation(make_hw(**{"controller.mode": "wait"}), wl, exit_policy="entropy", threshold=0.5,
                        mode="analytic").summary
-    assert s["counts"]["decisions"] == 6
-    assert run_simulation(make_hw(), wl, exit_policy="fixed", mode="analytic", baseline=False).summary[
-        "counts"]["decisions"] == 0
+    assert s.counts["decisions"] == 6
+    assert run_simulation(make_hw(), wl, exit_policy="fixed", mode="analytic", baseline=False).summary \
+        .counts["decisions"] == 0
 
 
 def test_useful_work_and_its_saving_by_hand():
@@ -92,9 +92,9 @@ def test_useful_work_and_its_saving_by_hand():
     wl = changing_workload()
     s = run_simulation(make_hw(**{"controller.mode": "wait"}), wl, exit_policy="entropy", threshold=0.5,
                        mode="analytic").summary
-    assert s["synaptic_ops_per_image"] == pytest.approx(31_800 / 4)
-    assert s["synaptic_ops_per_image_useful"] == pytest.approx(31_800 / 4)
-    assert s["early_exit_savings"]["synaptic_ops_saved_pct"] == pytest.approx(round(100 * (1 - 31_800 / 38_352), 3))
+    assert s.synaptic_ops_per_image == pytest.approx(31_800 / 4)
+    assert s.synaptic_ops_per_image_useful == pytest.approx(31_800 / 4)
+    assert s.early_exit_savings["synaptic_ops_saved_pct"] == pytest.approx(round(100 * (1 - 31_800 / 38_352), 3))
     res = run_simulation(make_hw(**{"controller.mode": "wait"}), wl, exit_policy="entropy", threshold=0.5,
                          mode="simpy", baseline=False)
     assert res.per_sample["synaptic_ops"].tolist() == [6816, 6816, 10344, 7824]

@@ -60,9 +60,9 @@ HAND = {
 def test_counts_equal_hand_computation(hand_workload, mode):
     hw = make_hw()
     res = run_simulation(hw, hand_workload, mode=mode, baseline=False)
-    assert res.summary["counts"] == HAND
-    assert res.summary["avg_timesteps"] == pytest.approx(2.0)
-    mem = res.summary["memory_accesses"]
+    assert res.summary.counts == HAND
+    assert res.summary.avg_timesteps == pytest.approx(2.0)
+    mem = res.summary.memory_accesses
     assert mem["weight_sram"] == {"reads": HAND["weight_reads"], "writes": 0}
     assert mem["potential_sram"] == {"reads": HAND["potential_reads"], "writes": HAND["potential_writes"]}
     assert mem["offchip"] == {"reads": 72, "writes": 0}
@@ -103,9 +103,9 @@ def test_packets_and_hops_on_a_2x2_mesh(hand_workload, multicast, packets, hops)
     hw = make_hw(**{"mesh.rows": 2, "mesh.cols": 2, "router.multicast": multicast,
                     "core.pe_array.accumulates_per_cycle": 1, "core.pe_array.macs_per_cycle": 64})
     res = run_simulation(hw, hand_workload, mode="simpy", baseline=False)
-    assert {n: list(p["cores"]) for n, p in res.summary["mapping"]["layers"].items()} == \
+    assert {n: list(p["cores"]) for n, p in res.summary.mapping["layers"].items()} == \
         {"conv1": [0], "conv2": [1, 2], "fc": [3]}
-    c = res.summary["counts"]
+    c = res.summary.counts
     assert c["packets"] == packets
     assert c["packet_hops"] == hops
     # every core of conv2 reads every conv1 spike: 2 x 35
@@ -119,7 +119,7 @@ def test_spill_goes_off_chip(hand_workload):
     # conv2 whole would take 3 cores, 5 in all: the 1x3 mesh cannot, so it spills.)
     hw = make_hw(**{"core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1, "offchip.spill": "per_spike"})
     res = run_simulation(hw, hand_workload, mode="analytic", baseline=False)
-    c = res.summary["counts"]
+    c = res.summary.counts
     # per item: round half up of conv2's 7 words per conv1 spike x 5/9, over the 6 items that run
     # (conv1 spikes 10 | 0, 7, 3 | 15, 0): 38.9 -> 39, 0, 27.2 -> 27, 11.7 -> 12, 58.3 -> 58, 0
     assert c["weight_spill_words"] == 39 + 0 + 27 + 12 + 58 + 0
@@ -131,7 +131,7 @@ def test_spilled_weights_stream_once_per_item(hand_workload):
     """offchip.spill per_timestep: conv2's core streams its 1,280-bit overflow (2304 - 1024) once per item,
     20 words of 64 bits, whatever its spike count; the SRAM serves only the on-chip 4/9 of the reads."""
     hw = make_hw(**{"core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1})
-    c = run_simulation(hw, hand_workload, mode="analytic", baseline=False).summary["counts"]
+    c = run_simulation(hw, hand_workload, mode="analytic", baseline=False).summary.counts
     assert c["weight_spill_words"] == 20 * 6
     assert c["weight_reads"] == 192 * 4 * 3 + 7 * 35 + 18 - (39 + 0 + 27 + 12 + 58 + 0)
     assert c["offchip_reads"] == 72 + 20 * 6
@@ -142,7 +142,7 @@ def test_weights_stay_on_chip_when_the_chip_can_hold_them(hand_workload):
     channels: at most 864 bits each, under the 1,024-bit SRAM): nothing spills."""
     hw = make_hw(**{"mesh.cols": 5, "core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1})
     res = run_simulation(hw, hand_workload, mode="analytic", baseline=False)
-    assert res.summary["mapping"]["layers"]["conv2"]["cores"] == [1, 2, 3]
-    assert res.summary["counts"]["weight_spill_words"] == 0 and res.summary["mapping"]["spilled_layers"] == {}
+    assert res.summary.mapping["layers"]["conv2"]["cores"] == [1, 2, 3]
+    assert res.summary.counts["weight_spill_words"] == 0 and res.summary.mapping["spilled_layers"] == {}
     # the initial load: every weight, once (864 + 2304 + 256 bits)
-    assert res.summary["counts_setup"]["weight_writes"] == -(-(864 + 2304 + 256) // 64)
+    assert res.summary.counts_setup["weight_writes"] == -(-(864 + 2304 + 256) // 64)

@@ -51,7 +51,7 @@ def test_per_cell_pooling_sends_one_event_per_pooled_cell(hand_workload):
     assert _layer(cell, "conv2")["accumulates"] == 50 * sum(cells(s, 256, 4) for s in CONV1)
     assert _layer(cell, "fc")["accumulates"] == 4 * sum(cells(s, 128, 16) for s in CONV2)
     assert _layer(cell, "conv1")["spikes_out"] == _layer(spike, "conv1")["spikes_out"]   # neurons fire the same
-    assert cell.summary["counts"]["accumulates"] < spike.summary["counts"]["accumulates"]
+    assert cell.summary.counts["accumulates"] < spike.summary.counts["accumulates"]
 
 
 @pytest.mark.parametrize("flow", ["scatter", "gather"])
@@ -59,5 +59,5 @@ def test_both_dataflows_run_in_both_modes(hand_workload, flow):
     hw = make_hw(**{"dataflow": {"default": flow}})
     sim = run_simulation(hw, hand_workload, mode="simpy", baseline=False)
     ana = run_simulation(hw, hand_workload, mode="analytic", baseline=False)
-    assert sim.summary["counts_useful"] == ana.summary["counts_useful"]
-    assert sim.summary["fps"] > 0 and ana.summary["fps"] > 0
+    assert sim.summary.counts_useful == ana.summary.counts_useful
+    assert sim.summary.fps > 0 and ana.summary.fps > 0

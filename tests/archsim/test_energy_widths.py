@@ -140,15 +140,15 @@ def test_energy_is_counts_times_table_at_every_width(hand_workload, custom_table
     rows, cols = (1, 3) if spill else (2, 2)
     n_links = 2 * (rows * (cols - 1) + cols * (rows - 1))
     assert len(res.mapping.links) == n_links
-    want_dyn = dynamic_pj(t, w, s["counts"], s["counts_setup"], dram) * 1e-12
-    want_static = static_mw(t, w, rows * cols, n_links, dram) * 1e-3 * s["seconds"]
-    assert s["energy_dynamic_j"] == pytest.approx(want_dyn, rel=1e-9)
-    assert s["energy_static_j"] == pytest.approx(want_static, rel=1e-9)
-    assert s["energy_j"] == pytest.approx(want_dyn + want_static, rel=1e-9)
+    want_dyn = dynamic_pj(t, w, s.counts, s.counts_setup, dram) * 1e-12
+    want_static = static_mw(t, w, rows * cols, n_links, dram) * 1e-3 * s.seconds
+    assert s.energy_dynamic_j == pytest.approx(want_dyn, rel=1e-9)
+    assert s.energy_static_j == pytest.approx(want_static, rel=1e-9)
+    assert s.energy_j == pytest.approx(want_dyn + want_static, rel=1e-9)
     # the link leaks per link, not per core (custom table: 0.021 mW x links)
-    assert s["energy_detail_j"]["link"]["static"] == pytest.approx(t["link"]["static_mw"] * n_links * 1e-3 * s["seconds"])
+    assert s.energy_detail_j["link"]["static"] == pytest.approx(t["link"]["static_mw"] * n_links * 1e-3 * s.seconds)
     if spill:
-        assert s["counts"]["weight_spill_words"] > 0 and s["counts"]["offchip_reads"] > 0
+        assert s.counts["weight_spill_words"] > 0 and s.counts["offchip_reads"] > 0
 
 
 @pytest.mark.parametrize("table", ["45nm", "28nm", "custom"])
@@ -255,7 +255,7 @@ def test_static_energy_with_gating_by_hand(custom_table):
 def test_spilled_words_become_off_chip_accesses_of_the_channels_width(hand_workload, port, access, want):
     hw = make_hw(**{"core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1, "offchip.spill": "per_spike",
                     "core.weight_sram.port_bits": port, "offchip.access_bits": access})
-    c = run_simulation(hw, hand_workload, mode="analytic", baseline=False).summary["counts"]
+    c = run_simulation(hw, hand_workload, mode="analytic", baseline=False).summary.counts
     assert c["offchip_reads"] == want
     # one 8 KiB row activation per item that touches the DRAM: 3 images + 4 conv2 items with spikes
     assert c["offchip_activations"] == 3 + 4

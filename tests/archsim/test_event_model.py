@@ -96,15 +96,15 @@ def test_loihi_energy_and_barrier_latency_by_hand(mode):
     Prices from hwconfigs/energy/loihi.yaml (SANA-FE's Loihi): by hand."""
     wl = _two_layer_workload([[1, 1, 0, 0], [0, 0, 0, 0]], [[0, 0, 0], [1, 0, 0]])
     res = run_simulation(load_config(LOIHI), wl, mode=mode, baseline=False)
-    c = res.summary["counts"]
+    c = res.summary.counts
     assert (c["accumulates"], c["packets"], c["packet_hops"], c["packets_received"]) == (6, 2, 0, 2)
     assert c["neuron_updates"] == 3 * 2 + 2            # LIF every step; an input neuron "updates" when it fires
     assert c["spikes_out"] == 3
-    roles = res.summary["energy_by_role_j"]
+    roles = res.summary.energy_by_role_j
     assert roles["synapse"] == pytest.approx(6 * 35.5e-12)                                  # dense synapse unit
     assert roles["soma"] == pytest.approx((3 * 2 * 51.2 + 6 * 21.6 + 69.3) * 1e-12)       # access, update, fire
     assert roles["network"] == pytest.approx(2 * 111.0e-12)                                 # message out, no hop
-    assert res.summary["energy_j"] == pytest.approx((213 + 307.2 + 129.6 + 69.3 + 222) * 1e-12)
+    assert res.summary.energy_j == pytest.approx((213 + 307.2 + 129.6 + 69.3 + 222) * 1e-12)
     # step 1: fc's core receives 2 messages (16 ns each) with 3 synapses each (3.8 ns): 54.8 ns, more than its
     # neurons' 3 x (6 + 3.7) = 29.1 ns; step 2: 3 x 9.7 + 30 (spike out) = 59.1 ns; + 600 ns sync each (1 tile)
     assert res.per_sample["latency_us"][0] == pytest.approx((54.8 + 600 + 59.1 + 600) / 1000)
@@ -118,7 +118,7 @@ def test_algorithm_time_workloads_take_a_step_per_layer_on_a_barrier_chip():
                           baseline=False)
     algo = run_simulation(hw, _two_layer_workload([[1, 1, 0, 0], [0, 0, 0, 0]], [[0, 0, 0], [1, 0, 0]],
                                                   timing="algorithm"), baseline=False)
-    assert algo.summary["energy_j"] == pytest.approx(hard.summary["energy_j"])
+    assert algo.summary.energy_j == pytest.approx(hard.summary.energy_j)
     # three steps: the inputs send (2 x 5.1 ns) while fc's core takes the messages (54.8 ns); fc updates
     # (29.1 ns); fc updates and fires (59.1 ns); 600 ns sync each
     assert algo.per_sample["latency_us"][0] == pytest.approx((54.8 + 29.1 + 59.1 + 3 * 600) / 1000)
@@ -145,9 +145,9 @@ def test_neuron_chunks_reach_only_the_cores_holding_targets():
     hw16 = config_from_dict(raw, "loihi16.yaml", ROOT / "hwconfigs")
     res = run_simulation(hw16, wl, exit_policy="fixed", baseline=False)
     assert res.mapping.layers["c"].neurons_per_core == (16, 16, 16, 16)
-    assert res.summary["counts"]["packets"] == 3 and res.summary["counts"]["accumulates"] == 3
+    assert res.summary.counts["packets"] == 3 and res.summary.counts["accumulates"] == 3
     # input core 0 (tile 0) -> c's cores 4..7 (tile 1, one hop north): every packet crosses one link
-    assert res.summary["counts"]["packet_hops"] == 3 and res.summary["counts"]["flit_hops_north"] == 3
+    assert res.summary.counts["packet_hops"] == 3 and res.summary.counts["flit_hops_north"] == 3
 
 
 def test_per_neuron_records_round_trip_and_must_add_up(tmp_path):
@@ -225,8 +225,8 @@ if given is not None:
                          + r["spikes_out"] * pj("neuron_unit", "spike_out"))
             want += r["packets"] * pj("axon_out", "packet") + r["packets_received"] * pj("axon_in", "packet")
             want += sum(r[f"flit_hops_{d}"] * pj("router", f"hop_{d}") for d in ("east", "west", "north", "south"))
-        assert res.summary["energy_j"] == pytest.approx(want * 1e-12, rel=1e-9, abs=1e-18)
-        c = res.summary["counts"]
+        assert res.summary.energy_j == pytest.approx(want * 1e-12, rel=1e-9, abs=1e-18)
+        c = res.summary.counts
         assert c["packets"] == c["packets_received"]
 
     @settings(max_examples=10, deadline=None)
@@ -242,5 +242,5 @@ if given is not None:
             high.spikes[:, lg.layer_names(high.graph).index(name), :] = r.sum(-1)
         hw = load_config(LOIHI)
         a, b = run_simulation(hw, low, baseline=False), run_simulation(hw, high, baseline=False)
-        assert b.summary["energy_j"] >= a.summary["energy_j"] - 1e-18
-        assert b.summary["latency_us_mean"] >= a.summary["latency_us_mean"] - 1e-9
+        assert b.summary.energy_j >= a.summary.energy_j - 1e-18
+        assert b.summary.latency_us_mean >= a.summary.latency_us_mean - 1e-9

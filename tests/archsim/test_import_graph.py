@@ -17,16 +17,16 @@ ROOT = Path(__file__).resolve().parents[2] / "archsim"
 
 # Layers, top first; each lists the top-level modules / packages of archsim in it.
 CHAIN = [
-    ("leaves", ["errors", "choices", "mesh", "inputs", "pooling"]),
+    ("leaves", ["errors", "choices", "mesh", "inputs", "pooling", "graph"]),
     ("hardware units + action table", ["units", "actions"]),
-    ("hwconfig + workload", ["hwconfig", "graph", "workload"]),
+    ("hwconfig + workload", ["hwconfig", "workload"]),
     ("exit plan", ["exit_policy", "synthetic"]),
     ("mapping", ["connectivity", "mapping"]),
     ("counts", ["counts"]),
     ("cycles", ["cycles"]),
     ("timing", ["timing"]),
     ("energy", ["energy"]),
-    ("run", ["simulate"]),
+    ("run", ["summary", "simulate"]),
     ("report", ["report"]),
     ("front ends", ["__init__", "__main__", "cli", "commands", "sweep", "validate", "gpu"]),
 ]

@@ -160,10 +160,10 @@ def test_layers_sharing_a_core_that_holds_their_weights_do_not_spill():
     """1 x 2 mesh: two of the three layers share a core; 864 + 2304 + 256 weight bits fit any 64 KiB SRAM."""
     from archsim.simulate import run_simulation
     res = run_simulation(make_hw(**{"mesh.cols": 2}), _wl(), exit_policy="fixed", mode="analytic", baseline=False)
-    assert res.summary["mapping"]["shared_cores"]
+    assert res.summary.mapping["shared_cores"]
     assert [p.spill_fraction for p in res.mapping.layers.values()] == [0.0, 0.0, 0.0]
-    assert res.summary["mapping"]["spilled_layers"] == {} and res.mapping.notes[-1].startswith("3 layers on 2 cores")
-    assert res.summary["counts_setup"]["weight_writes"] == -(-(864 + 2304 + 256) // 64)
+    assert res.summary.mapping["spilled_layers"] == {} and res.mapping.notes[-1].startswith("3 layers on 2 cores")
+    assert res.summary.counts_setup["weight_writes"] == -(-(864 + 2304 + 256) // 64)
 
 
 def test_spilled_weights_are_reported():

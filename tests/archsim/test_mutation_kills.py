@@ -160,7 +160,7 @@ def test_exit_after_the_first_timestep_by_hand(mode):
     res = run_simulation(hw_with(**{"controller.mode": "wait"}), make_workload(**ONE, exit_after=[1]), mode=mode,
                          baseline=False)
     assert res.trace.finish.tolist() == [949]
-    assert res.trace.decisions == 1 and res.summary["counts"]["decisions"] == 1
+    assert res.trace.decisions == 1 and res.summary.counts["decisions"] == 1
     assert res.trace.executed.sum() == 3
 
 
@@ -258,7 +258,7 @@ def test_a_source_with_two_out_edges_sends_on_both_by_hand():
     rows = res.per_layer.set_index("layer")
     assert (rows.loc["c1", "packets"], rows.loc["c1", "packet_hops"], rows.loc["c1", "flit_hops"]) == (40, 60, 60)
     assert rows.loc["c1", "flit_hops_east"] == 60
-    assert res.summary["counts"]["packets"] == 40 + 10 + 5 and res.summary["counts"]["packet_hops"] == 60 + 10 + 5
+    assert res.summary.counts["packets"] == 40 + 10 + 5 and res.summary.counts["packet_hops"] == 60 + 10 + 5
 
 
 def test_first_layer_without_reuse_multiplies_every_timestep():
@@ -281,7 +281,7 @@ def test_setup_loads_only_the_weights_that_stay_on_chip():
     from .conftest import make_hw
     hw = make_hw(**{"core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1})
     s = run_simulation(hw, make_workload([[1]], [[1]]), exit_policy="fixed", mode="analytic", baseline=False).summary
-    assert s["counts_setup"] == {"weight_writes": 34, "offchip_reads": 34, "offchip_activations": 1}
+    assert s.counts_setup == {"weight_writes": 34, "offchip_reads": 34, "offchip_activations": 1}
 
 
 def test_an_exit_controller_needs_one_output_layer():

@@ -48,13 +48,13 @@ def test_simpy_counts_equal_the_analytic_oracle(wl_spec, hw_over):
     # the useful work (items up to each exit) ran exactly once, whatever the timing
     assert (sim.trace.executed & oracle).sum() == oracle.sum()
     assert (ana.trace.executed & oracle).sum() == oracle.sum()
-    assert sim.summary["counts_useful"] == ana.summary["counts_useful"]
+    assert sim.summary.counts_useful == ana.summary.counts_useful
     if hw.controller.mode == "wait":
         assert (sim.trace.executed == oracle).all() and (ana.trace.executed == oracle).all()
-        assert sim.summary["counts"] == ana.summary["counts"]
+        assert sim.summary.counts == ana.summary.counts
     else:   # both modes speculate: work past the exit may be added, never useful work removed
         for summary in (sim.summary, ana.summary):
-            assert all(summary["counts"][k] >= v for k, v in summary["counts_useful"].items())
+            assert all(summary.counts[k] >= v for k, v in summary.counts_useful.items())
 
 
 def _energy_by_hand(hw_over: dict, counts: dict, seconds: float, n_links: int, setup: dict) -> float:
@@ -97,9 +97,9 @@ def _energy_by_hand(hw_over: dict, counts: dict, seconds: float, n_links: int, s
 def test_energy_is_counts_times_table_plus_static(wl_spec, hw_over, mode):
     res = run_simulation(make_hw(**hw_over), make_workload(*wl_spec), mode=mode, baseline=False)
     s = res.summary
-    expected = _energy_by_hand(hw_over, s["counts"], s["seconds"], len(res.mapping.links), s["counts_setup"])
-    assert s["energy_j"] == pytest.approx(expected, rel=1e-12)
-    assert sum(s["energy_breakdown_j"].values()) == pytest.approx(s["energy_j"], rel=1e-12)
+    expected = _energy_by_hand(hw_over, s.counts, s.seconds, len(res.mapping.links), s.counts_setup)
+    assert s.energy_j == pytest.approx(expected, rel=1e-12)
+    assert sum(s.energy_breakdown_j.values()) == pytest.approx(s.energy_j, rel=1e-12)
 
 
 @SETTINGS
@@ -107,11 +107,11 @@ def test_energy_is_counts_times_table_plus_static(wl_spec, hw_over, mode):
 def test_spikes_sent_equal_spikes_received(wl_spec, hw_over):
     res = run_simulation(make_hw(**hw_over), make_workload(*wl_spec), mode="simpy", baseline=False)
     s = res.summary
-    assert s["spikes_sent"] == s["spikes_received"] + s["spikes_dropped"]
-    if res.summary["controller_mode"] == "wait":
-        assert s["spikes_dropped"] == 0
+    assert s.spikes_sent == s.spikes_received + s.spikes_dropped
+    if res.summary.controller_mode == "wait":
+        assert s.spikes_dropped == 0
     # and the mesh links carried exactly the flit-hops counted
-    assert res.counts.link_flits(res.mapping, res.trace.executed).sum() == s["counts"]["flit_hops"]
+    assert res.counts.link_flits(res.mapping, res.trace.executed).sum() == s.counts["flit_hops"]
 
 
 @SETTINGS
@@ -128,17 +128,17 @@ def test_adding_spikes_never_lowers_cycles_or_energy(wl_spec, hw_over, data, mod
     more = run_simulation(hw, make_workload(more1, more2, exits), mode=mode, baseline=False,
                           mapping=base_run.mapping).summary
     # the useful work (every item up to each exit) never falls
-    assert all(more["counts_useful"][k] >= v for k, v in base["counts_useful"].items())
+    assert all(more.counts_useful[k] >= v for k, v in base.counts_useful.items())
     if hw.controller.mode == "speculate":
         return      # how much speculative work runs past an exit depends on the timing, not only the spikes
-    assert more["energy_dynamic_j"] >= base["energy_dynamic_j"] * (1 - 1e-12)
-    if mode == "simpy" and base["mapping"]["shared_cores"]:
+    assert more.energy_dynamic_j >= base.energy_dynamic_j * (1 - 1e-12)
+    if mode == "simpy" and base.mapping["shared_cores"]:
         # Layers taking turns on one core, first come first served, can finish *earlier* with more work
         # (a list-scheduling anomaly: hypothesis found 21,030 -> 20,996 cycles, tests/MUTATION.md), so the
         # run time is no law there; with a core per layer it is.
         return
-    assert more["cycles"] >= base["cycles"]
-    assert more["energy_j"] >= base["energy_j"] * (1 - 1e-12)
+    assert more.cycles >= base.cycles
+    assert more.energy_j >= base.energy_j * (1 - 1e-12)
 
 
 @SETTINGS
@@ -184,7 +184,7 @@ def test_cycles_cover_the_busiest_cores_work(wl_spec, hw_over, mode):
     per_group = np.zeros(len(res.mapping.groups))
     for li, name in enumerate(res.mapping.order):
         per_group[res.mapping.layers[name].group] += held[:, li].sum()
-    assert res.summary["cycles"] >= per_group.max()
+    assert res.summary.cycles >= per_group.max()
 
 
 @SETTINGS

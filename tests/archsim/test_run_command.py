@@ -1,6 +1,7 @@
 """The run command end to end: report, JSON, --out files, policies and modes."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import yaml
 from archsim import graph as lg
 from archsim.cli import main
 from archsim.simulate import run_simulation, simulate
+from archsim.summary import Summary
 from archsim.synthetic import synthetic_workload
 from archsim.workload import Workload, load_workload, save_workload
 
@@ -107,20 +109,29 @@ def test_fixed_policy_and_samples(tiny_file, capsys):
     assert s["early_exit_savings"]["latency_saved_pct"] > 0      # 2 of 4 timesteps vs the fixed T=4
 
 
-def test_simulate_returns_the_summary_dict(tiny_file):
+def test_simulate_returns_the_typed_summary_and_its_json(tiny_file):
     s = simulate(make_hw(), load_workload(tiny_file).subset(4), exit_policy="confidence", threshold=0.7, mode="analytic")
-    assert s["exit_policy"] == "confidence" and s["threshold"] == 0.7
-    json.dumps(s)
+    assert isinstance(s, Summary) and s.exit_policy == "confidence" and s.threshold == 0.7
+    d = json.loads(s.to_json())
+    # summary.json: every field in declaration order, the per_cell-only entry left out on a per_spike chip
+    assert list(d) == [f.name for f in dataclasses.fields(Summary) if f.name != "pooled_cells_estimated"]
+    assert d["images"] == 4 and d["counts"] == s.counts and d["threshold_source"] == "command line"
+    # the read-only dict access kept for code written against the dict
+    assert s["fps"] == s.fps and "fps" in s and "pooled_cells_estimated" not in s
+    with pytest.raises(KeyError):
+        s["pooled_cells_estimated"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.fps = 1.0
 
 
 def test_speculation_counts_wasted_work():
     wl = make_workload(conv1=[[50, 50, 50, 50]] * 3, conv2=[[20, 20, 20, 20]] * 3, exit_after=[1, 1, 1])
     wait = simulate(make_hw(**{"controller.mode": "wait"}), wl)
     spec = simulate(make_hw(**{"controller.mode": "speculate"}), wl)
-    assert wait["speculation"]["wasted_items"] == 0
-    assert spec["speculation"]["wasted_items"] > 0
-    assert spec["counts_useful"] == wait["counts"]
-    assert spec["latency_us_mean"] <= wait["latency_us_mean"]
+    assert wait.speculation["wasted_items"] == 0
+    assert spec.speculation["wasted_items"] > 0
+    assert spec.counts_useful == wait.counts
+    assert spec.latency_us_mean <= wait.latency_us_mean
 
 
 def test_shipped_synthetic_vgg16_runs():
@@ -155,7 +166,7 @@ def test_residual_edges_count_and_simulate():
         assert rows.loc["c3", "accumulates"] == 4 * int(np.floor(10 * fo + 20 * 1 + 0.5))
         assert rows.loc["c3", "spikes_in"] == 4 * (10 + 20)
         if mode == "simpy":
-            assert res.summary["spikes_sent"] == res.summary["spikes_received"]
+            assert res.summary.spikes_sent == res.summary.spikes_received
 
 
 def test_compare_gpu_branch(tiny_file, capsys):
@@ -196,7 +207,7 @@ def _calibrated(policy="entropy", threshold=0.5):
 def test_policy_precedence(hw_policy, hw_thr, cli, want):
     hw = make_hw(**{"controller.policy": hw_policy, "controller.threshold": hw_thr})
     s = simulate(hw, _calibrated(), mode="analytic", **cli)
-    assert (s["exit_policy"], s["threshold"], s["exit_policy_source"], s["threshold_source"]) == want
+    assert (s.exit_policy, s.threshold, s.exit_policy_source, s.threshold_source) == want
 
 
 def test_workload_without_a_record_falls_back_to_the_default():
@@ -204,7 +215,7 @@ def test_workload_without_a_record_falls_back_to_the_default():
     wl = _calibrated()
     del wl.meta["exit_policy"], wl.meta["threshold"]
     s = simulate(hw, wl, mode="analytic")
-    assert (s["exit_policy"], s["threshold"], s["exit_policy_source"]) == ("entropy", 0.9, "default")
+    assert (s.exit_policy, s.threshold, s.exit_policy_source) == ("entropy", 0.9, "default")
 
 
 def test_omitted_controller_policy_means_from_workload():

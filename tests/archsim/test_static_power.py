@@ -24,7 +24,7 @@ def test_gated_unused_cores_and_retention_by_hand(hand_workload, retention):
             "power.idle_sram": "retention" if retention else "on", "power.residual_retention": 0.15}
     hw = make_hw(**over)
     res = run_simulation(hw, hand_workload, mode="simpy", baseline=False)
-    s, sec = res.summary, res.summary["seconds"]
+    s, sec = res.summary, res.summary.seconds
     used = sorted(c for g in res.mapping.groups for c in g.cores)
     unused = hw.n_cores - len(used)
     assert unused > 0
@@ -39,7 +39,7 @@ def test_gated_unused_cores_and_retention_by_hand(hand_workload, retention):
                      + sum(sram.values()) * live
                      + (t["link"]["static_mw"] * len(res.mapping.links) + t["controller"]["static_mw"]
                         + dram["background_mw"]) * sec)
-    assert s["energy_static_j"] == pytest.approx(expected_mw_s * 1e-3, rel=1e-9)
+    assert s.energy_static_j == pytest.approx(expected_mw_s * 1e-3, rel=1e-9)
 
 
 def test_empty_banks_are_gated(hand_workload):
@@ -47,18 +47,18 @@ def test_empty_banks_are_gated(hand_workload):
     on = run_simulation(make_hw(), hand_workload, baseline=False).summary
     gated = run_simulation(make_hw(**{"power.gate_empty_banks": True, "power.residual_off": 0.0}),
                            hand_workload, baseline=False).summary
-    assert on["seconds"] == gated["seconds"]
-    w_on = on["energy_detail_j"]["weight_sram"]["static"]
+    assert on.seconds == gated.seconds
+    w_on = on.energy_detail_j["weight_sram"]["static"]
     # every core holds a few weights in one of its 2 banks and fewer potentials than one bank: half of each
-    assert gated["energy_detail_j"]["weight_sram"]["static"] == pytest.approx(w_on / 2)
-    assert gated["energy_detail_j"]["potential_sram"]["static"] == pytest.approx(
-        on["energy_detail_j"]["potential_sram"]["static"] / 2)
+    assert gated.energy_detail_j["weight_sram"]["static"] == pytest.approx(w_on / 2)
+    assert gated.energy_detail_j["potential_sram"]["static"] == pytest.approx(
+        on.energy_detail_j["potential_sram"]["static"] / 2)
 
 
 def test_leakage_scale_scales_on_chip_static_only(hand_workload):
     base = run_simulation(make_hw(), hand_workload, baseline=False).summary
     ten = run_simulation(make_hw(**{"power.leakage_scale": 10.0}), hand_workload, baseline=False).summary
-    dram = base["energy_detail_j"]["offchip"]["static"]
-    assert ten["energy_detail_j"]["offchip"]["static"] == pytest.approx(dram)      # DRAM background is not leakage
-    assert ten["energy_static_j"] - dram == pytest.approx(10 * (base["energy_static_j"] - dram))
-    assert ten["energy_dynamic_j"] == pytest.approx(base["energy_dynamic_j"])
+    dram = base.energy_detail_j["offchip"]["static"]
+    assert ten.energy_detail_j["offchip"]["static"] == pytest.approx(dram)      # DRAM background is not leakage
+    assert ten.energy_static_j - dram == pytest.approx(10 * (base.energy_static_j - dram))
+    assert ten.energy_dynamic_j == pytest.approx(base.energy_dynamic_j)

@@ -91,13 +91,13 @@ def test_latency_and_fps_of_one_image_by_hand(mode):
     res = run_simulation(hw_with(), make_workload(**ONE), mode=mode, exit_policy="fixed", baseline=False)
     s = res.summary
     assert (res.trace.finish - res.trace.admit).tolist() == [FIXED_LATENCY]
-    assert s["cycles"] == FIXED_LATENCY
-    assert s["latency_us_mean"] == pytest.approx(FIXED_LATENCY / 100.0)          # 100 cycles per us
-    assert s["fps"] == pytest.approx(1 / (FIXED_LATENCY / CLOCK_HZ), abs=1e-3)    # 58,343.07 FPS
+    assert s.cycles == FIXED_LATENCY
+    assert s.latency_us_mean == pytest.approx(FIXED_LATENCY / 100.0)          # 100 cycles per us
+    assert s.fps == pytest.approx(1 / (FIXED_LATENCY / CLOCK_HZ), abs=1e-3)    # 58,343.07 FPS
     # each core busy for its own items: conv1 579 + 194 + 194, conv2 318 + 568 + 194, fc 12 + 14 + 16
     assert res.trace.group_busy.tolist() == [967, 1080, 42]
     assert res.trace.offchip_busy == LOAD
-    assert s["stall_cycles"] == 0
+    assert s.stall_cycles == 0
 
 
 @pytest.mark.parametrize("mode", ["simpy", "analytic"])
@@ -110,8 +110,8 @@ def test_one_image_in_flight_runs_images_back_to_back(mode):
                          baseline=False)
     assert res.trace.admit.tolist() == [0, FIXED_LATENCY]
     assert res.trace.finish.tolist() == [FIXED_LATENCY, 2 * FIXED_LATENCY]
-    assert res.summary["cycles"] == 2 * FIXED_LATENCY
-    assert res.summary["fps"] == pytest.approx(2 / (2 * FIXED_LATENCY / CLOCK_HZ), abs=1e-3)
+    assert res.summary.cycles == 2 * FIXED_LATENCY
+    assert res.summary.fps == pytest.approx(2 / (2 * FIXED_LATENCY / CLOCK_HZ), abs=1e-3)
     assert res.trace.group_busy.tolist() == [2 * 967, 2 * 1080, 2 * 42]
 
 
@@ -135,9 +135,9 @@ def test_two_images_pipeline_across_layers_by_hand(mode):
                          baseline=False)
     assert res.trace.admit.tolist() == [0, 0]
     assert res.trace.finish.tolist() == PIPE_FINISH
-    assert res.summary["cycles"] == 2664
-    assert res.summary["latency_us_mean"] == pytest.approx((2096 + 2664) / 2 / 100.0)
-    assert res.summary["fps"] == pytest.approx(2 / (2664 / CLOCK_HZ), abs=1e-3)
+    assert res.summary.cycles == 2664
+    assert res.summary.latency_us_mean == pytest.approx((2096 + 2664) / 2 / 100.0)
+    assert res.summary.fps == pytest.approx(2 / (2664 / CLOCK_HZ), abs=1e-3)
     assert res.trace.group_busy.tolist() == [2 * (579 + 194), 2 * (318 + 568), 2 * (12 + 14)]
 
 
@@ -155,7 +155,7 @@ def test_analytic_scales_the_images_it_does_not_replay_by_the_replayed_waiting(m
     latency = res.trace.finish - res.trace.admit
     assert latency.tolist() == pytest.approx([2096, 2380, 2380, 2664])
     assert res.trace.makespan == pytest.approx(4 * 886 - 886 + 2380)
-    assert res.summary["latency_us_mean"] == pytest.approx(23.8)
+    assert res.summary.latency_us_mean == pytest.approx(23.8)
 
 
 # Back-pressure: a 0.0625 KiB spike buffer holds 512 / 16 = 32 spike events. One image, T = 2, conv1 spikes
@@ -170,13 +170,13 @@ def test_back_pressure_stall_cycles_by_hand():
     res = run_simulation(hw, wl, mode="simpy", exit_policy="fixed", baseline=False)
     assert res.timing.held[0].tolist() == [[579, 194], [818, 568], [12, 14]]
     assert res.trace.layer_stall.tolist() == [655, 0, 0]
-    assert res.summary["stall_cycles"] == 655
+    assert res.summary.stall_cycles == 655
     assert res.trace.finish.tolist() == [2058]
     assert res.trace.group_busy.tolist() == [579 + 194 + 655, 818 + 568, 12 + 14]   # a stall holds the cores
     # the analytic mode models no back-pressure (archsim.timing.analytic's docstring): conv2 t1 starts when conv2
     # t0 ends, 1450 -> 2018, fc t1 2023 -> 2037
     ana = run_simulation(hw, wl, mode="analytic", exit_policy="fixed", baseline=False)
-    assert ana.summary["stall_cycles"] == 0 and ana.trace.finish.tolist() == [2037]
+    assert ana.summary.stall_cycles == 0 and ana.trace.finish.tolist() == [2037]
 
 
 # The exit controller: the image of ONE exits after timestep 2 (entropy >= 0.5 from t = 2 on).
@@ -190,10 +190,10 @@ def test_exit_controller_wait_by_hand(mode):
     wl = make_workload(**ONE, exit_after=[2])
     res = run_simulation(hw_with(**{"controller.mode": "wait"}), wl, mode=mode, baseline=False)
     s = res.summary
-    assert (s["exit_policy"], s["avg_timesteps"]) == ("entropy", 2.0)
-    assert res.trace.finish.tolist() == [1754] and s["cycles"] == 1754
-    assert s["fps"] == pytest.approx(1 / (1754 / CLOCK_HZ), abs=1e-3)
-    assert res.trace.executed.sum() == 6 and s["speculation"]["wasted_items"] == 0
+    assert (s.exit_policy, s.avg_timesteps) == ("entropy", 2.0)
+    assert res.trace.finish.tolist() == [1754] and s.cycles == 1754
+    assert s.fps == pytest.approx(1 / (1754 / CLOCK_HZ), abs=1e-3)
+    assert res.trace.executed.sum() == 6 and s.speculation["wasted_items"] == 0
     assert res.trace.decisions == 2 and res.trace.controller_busy == 2 * DECIDE
 
 
@@ -204,13 +204,13 @@ def test_exit_controller_speculate_by_hand(mode):
     s = res.summary
     assert res.trace.finish.tolist() == [1520]
     assert res.trace.executed[0].tolist() == [[True, True, True], [True, True, True], [True, True, False]]
-    assert s["speculation"]["wasted_items"] == 2
+    assert s.speculation["wasted_items"] == 2
     # wasted work: conv1 t2 computes nothing; conv2 t2 does 50 x 5 accumulates
-    assert s["speculation"]["wasted_synaptic_ops"] == 250
+    assert s.speculation["wasted_synaptic_ops"] == 250
     assert res.trace.decisions == 2
     # The run ends after the image has left: the wasted conv2 t2 finishes (1692) and its spikes are
     # delivered (1692 + 6 = 1698); the analytic mode's replay (archsim.timing.replay) ends there too.
-    assert s["cycles"] == 1698
+    assert s.cycles == 1698
     assert res.trace.group_busy.tolist() == [967, 1080, 26]
 
 
@@ -246,7 +246,7 @@ def test_early_exit_savings_against_the_fixed_baseline_by_hand():
     """wait mode: 1754 cycles against the fixed T = 3 run's 1714; latency saved (1714 - 1754) / 1714."""
     wl = make_workload(**ONE, exit_after=[2])
     s = run_simulation(hw_with(**{"controller.mode": "wait"}), wl, mode="simpy").summary
-    e = s["early_exit_savings"]
+    e = s.early_exit_savings
     assert e["cycles_fixed"] == FIXED_LATENCY and e["latency_us_mean_fixed"] == pytest.approx(17.14)
     assert e["latency_saved_pct"] == pytest.approx(round(100 * (1714 - 1754) / 1714, 3))
     assert e["fps_fixed"] == pytest.approx(round(1 / (FIXED_LATENCY / CLOCK_HZ), 3))
@@ -258,8 +258,8 @@ def test_early_exit_savings_against_the_fixed_baseline_by_hand():
 def test_bottleneck_utilisation_by_hand():
     """Fixed T = 3: conv2's core is the busiest (1080 of 1714 cycles)."""
     s = run_simulation(hw_with(), make_workload(**ONE), mode="simpy", exit_policy="fixed", baseline=False).summary
-    assert s["bottleneck"]["layers"] == ["conv2"] and s["bottleneck"]["busy_cycles"] == 1080
-    assert s["bottleneck"]["utilization"] == pytest.approx(1080 / 1714)
+    assert s.bottleneck["layers"] == ["conv2"] and s.bottleneck["busy_cycles"] == 1080
+    assert s.bottleneck["utilization"] == pytest.approx(1080 / 1714)
 
 
 def test_spilled_weights_stream_over_the_off_chip_channel_by_hand():

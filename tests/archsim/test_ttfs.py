@@ -24,7 +24,7 @@ def ttfs_workload(s_in=100, s1=80, s2=40, t_max=4):
 
 def test_ttfs_counts_by_hand():
     res = run_simulation(make_hw(), ttfs_workload(), mode="simpy", exit_policy="fixed", baseline=False)
-    c = res.summary["counts"]
+    c = res.summary.counts
     # accumulates: input spikes x 30.25 and conv1 spikes x 50 and conv2 spikes x 4, plus per neuron the
     # readout counter-input and the bias spike, and the forced spike for spiking layers (3 or 2 events)
     assert c["accumulates"] == (3025 + 256 * 3) + (80 * 50 + 128 * 3) + (40 * 4 + 4 * 2)

@@ -23,7 +23,6 @@ from archsim.energy import dynamic_j
 from archsim.errors import UserError
 from archsim.exit_policy import plan_exits
 from archsim.mapping import map_network
-from archsim.report import static_per_layer
 from archsim.simulate import run_simulation
 from archsim.synthetic import synthetic_workload
 from archsim.workload import save_workload
@@ -107,20 +106,20 @@ def test_dendrite_counts_and_energy_by_hand(hand_workload, table_path, plain_pat
     base = run_simulation(make_hw(energy_table=str(plain_path), **NAMED), hand_workload, mode=mode, baseline=False)
     s, b = res.summary, base.summary
     updates = 50 * 35 + 4 * 18
-    assert s["counts"]["dendrite_updates"] == updates == s["counts"]["accumulates"]
+    assert s.counts["dendrite_updates"] == updates == s.counts["accumulates"]
     assert list(res.per_layer["dendrite_updates"]) == [0, 50 * 35, 4 * 18]
-    assert {k: v for k, v in s["counts"].items() if k != "dendrite_updates"} == b["counts"]
-    assert "dendrite_updates" not in b["counts"] and "dendrite" not in b["energy_breakdown_j"]
-    assert "dendrite" not in b["energy_by_role_j"]
+    assert {k: v for k, v in s.counts.items() if k != "dendrite_updates"} == b.counts
+    assert "dendrite_updates" not in b.counts and "dendrite" not in b.energy_breakdown_j
+    assert "dendrite" not in b.energy_by_role_j
     np.testing.assert_array_equal(res.timing.held, base.timing.held)     # it never sets the pace
-    assert s["seconds"] == b["seconds"]
+    assert s.seconds == b.seconds
     assert res.mapping.cores_used == 3 and make_hw().n_cores == 3        # every core on: no gating
-    dyn, static = updates * DENDRITE_PJ * 1e-12, DENDRITE_MW * 1e-3 * 3 * s["seconds"]
-    assert s["energy_detail_j"]["dendrite"] == pytest.approx({"dendrite_updates": dyn, "static": static}, rel=1e-12)
-    assert s["energy_by_role_j"]["dendrite"] == pytest.approx(dyn, rel=1e-12)
-    assert s["energy_j"] - b["energy_j"] == pytest.approx(dyn + static, rel=1e-9)
-    for comp, j in b["energy_breakdown_j"].items():
-        assert s["energy_breakdown_j"][comp] == pytest.approx(j, rel=1e-12), comp
+    dyn, static = updates * DENDRITE_PJ * 1e-12, DENDRITE_MW * 1e-3 * 3 * s.seconds
+    assert s.energy_detail_j["dendrite"] == pytest.approx({"dendrite_updates": dyn, "static": static}, rel=1e-12)
+    assert s.energy_by_role_j["dendrite"] == pytest.approx(dyn, rel=1e-12)
+    assert s.energy_j - b.energy_j == pytest.approx(dyn + static, rel=1e-9)
+    for comp, j in b.energy_breakdown_j.items():
+        assert s.energy_breakdown_j[comp] == pytest.approx(j, rel=1e-12), comp
 
 
 def test_per_timestep_spill_streams_the_fullest_cores_overflow_by_hand(hand_workload):
@@ -136,7 +135,7 @@ def test_per_timestep_spill_streams_the_fullest_cores_overflow_by_hand(hand_work
     rows = res.per_layer.set_index("layer")
     assert rows.loc["conv2", "weight_spill_words"] == 18 * 6
     assert rows.loc["conv2", "weight_reads"] == 35 + 0 + 24 + 10 + 52 + 0
-    assert res.summary["counts"]["offchip_reads"] == 24 * 3 + 18 * 6      # the images + the stream
+    assert res.summary.counts["offchip_reads"] == 24 * 3 + 18 * 6      # the images + the stream
 
 
 def _timed(table: dict) -> dict:
@@ -214,16 +213,26 @@ def test_report_static_split_equals_the_energy_static_by_scope(hand_workload, ta
     """Every per-core component's leakage (axon units, the dendrite and the hwconfig-named conv synapse
     included) is split over the layers; links, the controller and the DRAM are the rest."""
     res = run_simulation(make_hw(energy_table=str(table_path), **NAMED), hand_workload, mode="simpy", baseline=False)
-    s, detail = res.summary, res.summary["energy_detail_j"]
-    layer_j, rest = static_per_layer(res.per_layer, s)
+    s, detail = res.summary, res.summary.energy_detail_j
+    layer_j, rest = res.energy.static_layer_j, res.energy.static_rest_j
     per_core = ("pe_array", "conv_syn", "dendrite", "neuron_unit", "weight_sram", "potential_sram", "spike_buffer",
                 "axon_out", "axon_in", "router")
     assert all(detail[c]["static"] > 0 for c in per_core)
     assert sorted(res.per_layer["cores"]) == [1, 1, 1] and res.mapping.cores_used == 3    # one layer per core
     np.testing.assert_allclose(layer_j, sum(detail[c]["static"] for c in per_core) / 3, rtol=1e-12)
     assert rest == pytest.approx(sum(detail[c]["static"] for c in ("link", "controller", "offchip")), rel=1e-9)
-    assert layer_j.sum() + rest == pytest.approx(s["energy_static_j"], rel=1e-12)
+    assert layer_j.sum() + rest == pytest.approx(s.energy_static_j, rel=1e-12)
 
+
+
+def test_static_split_shares_a_core_among_the_layers_it_holds():
+    from archsim.energy import static_split
+    # 4 cores leak 8 J of PE-array static (2 J each); links 2 J, no layer's. Layer a on core 0, layer b on
+    # cores 0 and 1: core 0's 2 J is halved, core 1's goes to b; cores 2 and 3 (unused) are the rest.
+    detail = {"pe_array": {"accumulates": 5.0, "static": 8.0}, "link": {"static": 2.0}, "controller": {"decisions": 1.0}}
+    layer_j, rest = static_split(detail, 10.0, [(0,), (0, 1)], 4)
+    np.testing.assert_allclose(layer_j, [1.0, 3.0])
+    assert rest == pytest.approx(6.0)
 
 def test_static_scope_of_each_leaking_component_is_its_units(table_path):
     hw = make_hw(energy_table=str(table_path), **NAMED)

@@ -27,6 +27,29 @@ def test_tiny_graph_sizes_by_hand():
     assert lg.layer_names(g) == ["input", "conv1", "conv2", "fc"]
 
 
+
+def test_layer_record_reads_the_node_typed():
+    g = tiny_graph()
+    c2 = lg.layer(g, "conv2")
+    # conv2: 8 channels of the 4x4 map pooled by 2 from conv1's 4x8x8, 3x3 kernel, padding 1
+    assert (c2.name, c2.index, c2.op, c2.shape, c2.in_shape) == ("conv2", 2, "conv", (8, 4, 4), (4, 4, 4))
+    assert (c2.neurons, c2.weights, c2.synapses) == (8 * 4 * 4, 4 * 8 * 9, 4 * 8 * 10 * 10 * 4)
+    assert (c2.kernel, c2.stride, c2.padding, c2.pool, c2.spiking) == (3, 1, 1, 2, True)
+    assert c2.fan_in == pytest.approx(4 * 8 * 10 * 10 * 4 / (8 * 4 * 4))
+    assert lg.layer(g, "fc").spiking is False and lg.layer(g, "input").op == "input"
+    with pytest.raises(AttributeError):
+        c2.neurons = 1                                 # a snapshot: the node attributes stay the storage
+    assert g.nodes["conv2"]["neurons"] == 128
+    # a shortcut adds to the node's sums; a fresh record sees them
+    g2 = lg.new_graph((2, 4, 4), "spikes")
+    lg.add_conv(g2, "a", lg.INPUT, out_channels=2, kernel=1, padding=0)
+    lg.add_conv(g2, "b", "a", out_channels=2, kernel=1, padding=0)
+    before = lg.layer(g2, "b").synapses
+    lg.add_residual(g2, lg.INPUT, "b")
+    assert lg.layer(g2, "b").synapses == before + 2 * 4 * 4 and lg.layer(g2, "input").spiking
+    lg.set_neuron(g2, "b", lg.neuron_record("if"))
+    assert lg.layer(g2, "b").neuron["model"] == "if" and lg.neuron_of(g2, "b") is g2.nodes["b"]["neuron"]
+
 def test_vgg16_graph_weights_match_the_network():
     g = vgg16_graph()
     widths = [3, 64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]

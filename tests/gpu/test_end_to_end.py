@@ -33,10 +33,10 @@ def test_compare_gpu_on_a_simulator_summary(tiny_sim):
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     a, g = res["accelerator"], res["gpu"]
-    assert a["images"] == summary["images"] == 20 and a["energy_j"] == pytest.approx(summary["energy_j"])
-    assert a["fps"] == pytest.approx(summary["fps"]) and "(synthetic)" in a["workload"]
+    assert a["images"] == summary.images == 20 and a["energy_j"] == pytest.approx(summary.energy_j)
+    assert a["fps"] == pytest.approx(summary.fps) and "(synthetic)" in a["workload"]
     assert g["energy_j"] == pytest.approx(1000.0) and g["fps"] == pytest.approx(2.0)   # 100 W x 10 s, 20 images
-    assert res["comparison"]["energy_pct_of_gpu"] == pytest.approx(100 * summary["energy_per_image_j"] / 50.0)
+    assert res["comparison"]["energy_pct_of_gpu"] == pytest.approx(100 * summary.energy_per_image_j / 50.0)
 
 
 def test_run_with_compare_gpu_in_one_go(tiny_sim):

@@ -43,7 +43,7 @@ def import_and_simulate(model, data, tmp_path, *extra):
                           *extra]) == 0
     wl = load_workload(out)
     summary = run_simulation(load_config(REPO / "hwconfigs" / "default.yaml"), wl, mode="analytic").summary
-    assert summary["fps"] > 0 and summary["energy_per_image_j"] > 0
+    assert summary.fps > 0 and summary.energy_per_image_j > 0
     return wl
 
 

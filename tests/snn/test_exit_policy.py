@@ -39,3 +39,23 @@ def test_adaptive_accuracy_and_calibration():
     th = xp.calibrate_threshold(score, preds, labels, 0.0)
     assert xp.adaptive_accuracy(preds, labels, xp.exit_timestep(score, th))[0] == 1.0
     assert xp.exit_timestep(score, th).mean() == pytest.approx(2.0)
+
+
+def test_the_trainer_and_the_simulator_share_one_home_for_policy_names_and_defaults():
+    import ast
+    from pathlib import Path
+
+    import archsim.exit_policy as axp
+    from archsim.choices import POLICIES
+    assert xp.POLICIES is axp.POLICIES is POLICIES
+    assert xp.THRESHOLD_BY_POLICY is axp.THRESHOLD_BY_POLICY
+    assert set(xp.THRESHOLD_BY_POLICY) == set(POLICIES) - {"fixed"}
+    # no module of snn/ or archsim/ but archsim/choices.py assigns a policy list or a default threshold
+    root = Path(__file__).resolve().parents[2]
+    names = {"POLICIES", "DEFAULT_THRESHOLD", "DEFAULT_POLICY", "THRESHOLD_BY_POLICY"}
+    where = []
+    for path in sorted([*(root / "snn").rglob("*.py"), *(root / "archsim").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in node.targets):
+                where.append(str(path.relative_to(root)))
+    assert sorted(set(where)) == ["archsim/choices.py"]

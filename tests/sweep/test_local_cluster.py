@@ -46,8 +46,8 @@ def test_points_stream_into_the_table_with_every_parameter_and_metric(local_run,
         if p.params["pipeline.images_in_flight"] == 2:
             direct = simulate(p.hw, wl, mode="simpy")
             row = df[df["hash"] == p.hash].iloc[0]
-            assert row["fps"] == direct["fps"] and row["energy_per_image_j"] == direct["energy_per_image_j"]
-            assert row["memory_accesses.weight_sram.reads"] == direct["memory_accesses"]["weight_sram"]["reads"]
+            assert row["fps"] == direct.fps and row["energy_per_image_j"] == direct.energy_per_image_j
+            assert row["memory_accesses.weight_sram.reads"] == direct.memory_accesses["weight_sram"]["reads"]
     # The resolved spec and the Pareto plot sit beside the table.
     resolved = yaml.safe_load((out / "sweep.resolved.yaml").read_text())
     assert resolved["resolved"]["points"] == 8 and resolved["objectives"]["fps"] == "maximize"
