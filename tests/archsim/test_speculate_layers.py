@@ -27,7 +27,7 @@ WL = dict(conv1=[[40, 90, 10, 60], [5, 200, 30, 0], [120, 3, 70, 9]],
 
 def _summary(mode, **over):
     res = run_simulation(make_hw(**{**CHIP, **over}), make_workload(**WL), mode=mode)
-    s = {k: v for k, v in res.summary.items() if k not in ("controller_mode", "wall_s")}
+    s = {k: v for k, v in res.summary.to_dict().items() if k not in ("controller_mode", "wall_s")}
     return s, res.trace
 
 
