@@ -72,3 +72,44 @@ def direction_counts(a: Position, b: Position) -> np.ndarray:
     """Hops of the XY route a -> b per direction (DIRECTIONS order: east, west, north, south)."""
     dc, dr = b[1] - a[1], b[0] - a[0]
     return np.array([max(dc, 0), max(-dc, 0), max(dr, 0), max(-dr, 0)], dtype=np.int64)
+
+
+_STEPS = ((0, 1), (0, -1), (1, 0), (-1, 0))      # DIRECTIONS as (row, col) steps: link_index's order
+
+
+def link_grid(rows: int, cols: int) -> np.ndarray:
+    """``[rows, cols, 4]`` id (link_index order) of the link leaving each tile in each DIRECTIONS
+    direction, -1 at the mesh's edge: link ids by arithmetic instead of a dict of tuples."""
+    r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    inside = np.stack([(0 <= r + dr) & (r + dr < rows) & (0 <= c + dc) & (c + dc < cols) for dr, dc in _STEPS], -1)
+    grid = np.full((rows, cols, 4), -1, dtype=np.int64)
+    grid[inside] = np.arange(int(inside.sum()))           # C order (row, col, direction) = link_index's
+    return grid
+
+
+def _expand(starts: np.ndarray, lengths: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs i of ``lengths[i]`` values ``starts[i] + steps[i] * j``: (run of each value, the value)."""
+    run = np.repeat(np.arange(len(lengths)), lengths)
+    j = np.arange(len(run)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return run, starts[run] + steps[run] * j
+
+
+def xy_links(a: Position, dest_rows: np.ndarray, dest_cols: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The links of the XY routes (:func:`xy_path`) from ``a`` to every destination at once: sorted link
+    ids and how many of the routes cross each (unicast packets per link; the multicast tree is the set)."""
+    ra, ca = a
+    dc, dr = dest_cols - ca, dest_rows - ra
+    n = len(dc)
+    run, col = _expand(np.full(n, ca), np.abs(dc), np.sign(dc))            # along row ra
+    h_ids = grid[ra, col, np.where(dc[run] > 0, 0, 1)]
+    run, row = _expand(np.full(n, ra), np.abs(dr), np.sign(dr))            # then along the destination's column
+    v_ids = grid[row, dest_cols[run], np.where(dr[run] > 0, 2, 3)]
+    return np.unique(np.concatenate([h_ids, v_ids]), return_counts=True)
+
+
+def link_directions(grid: np.ndarray) -> np.ndarray:
+    """``[links]`` DIRECTIONS index of every link id of ``grid``."""
+    out = np.empty(int(grid.max()) + 1, dtype=np.int64)
+    ids = grid >= 0
+    out[grid[ids]] = np.nonzero(ids)[2]
+    return out
