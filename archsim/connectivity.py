@@ -68,6 +68,25 @@ def synapse_rows(g: nx.DiGraph, u: str, v: str, core_of_target: np.ndarray, n_co
                  int(e["padding"]), pool, int(e.get("groups", 1)))
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``a [n, K]`` and each row's index among them (``np.unique(axis=0)``'s result up
+    to the order of the rows), found through a random 64-bit hash of every row, checked exactly (the
+    sort is the fallback on a collision): sorting rows of hundreds of cores byte by byte is slow."""
+    if a.ndim != 2 or not len(a):
+        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    weights = np.random.default_rng(31).integers(1, 1 << 62, a.shape[1], dtype=np.int64)
+    with np.errstate(over="ignore"):
+        h = a.astype(np.int64) @ weights                       # wraps around mod 2^64: still a hash
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    uniq = a[first]
+    if not np.array_equal(uniq[inverse], a):
+        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return uniq, inverse
+
+
 class _Distinct:
     """Distinct rows seen so far, in order of first sight."""
 
@@ -77,7 +96,7 @@ class _Distinct:
 
     def add(self, block: np.ndarray) -> np.ndarray:
         """Ids of the rows of ``block [n, K]`` (new rows get new ids)."""
-        uniq, inverse = np.unique(block, axis=0, return_inverse=True)
+        uniq, inverse = unique_rows(block)
         ids = np.empty(len(uniq), dtype=np.int64)
         for i, row in enumerate(uniq):
             key = row.tobytes()
@@ -85,7 +104,20 @@ class _Distinct:
                 self.ids[key] = len(self.rows)
                 self.rows.append(row)
             ids[i] = self.ids[key]
-        return ids[inverse.reshape(-1)]
+        return ids[inverse]
+
+
+def _taps(lo: int, hi: int, shift: int, stride: int, n_out: int) -> tuple[slice, slice] | None:
+    """For pooled positions p in [lo, hi) read by one kernel tap (output o = (p + shift) / stride when
+    that divides and 0 <= o < n_out): the slice of those p (relative to lo) and of their o, or None."""
+    p = np.arange(lo, hi)
+    n = p + shift
+    ok = np.flatnonzero((n % stride == 0) & (n >= 0) & (n // stride < n_out))
+    if not len(ok):
+        return None
+    first, count = int(ok[0]), len(ok)
+    o_first = (lo + first + shift) // stride
+    return slice(first, first + stride * (count - 1) + 1, stride), slice(o_first, o_first + count)
 
 
 def _conv(src_shape, dst_shape, core_of_target, n_cores, kernel, stride, padding, pool, groups) -> SynapseRows:
@@ -97,7 +129,6 @@ def _conv(src_shape, dst_shape, core_of_target, n_cores, kernel, stride, padding
     cell_row = np.empty((groups, hp, wp), dtype=np.int64)     # each pooled cell's distinct row
     distinct = _Distinct()
     step = max(1, _BLOCK // max(1, groups * max(wp, w_out) * n_cores * max(1, kernel // stride)))
-    xp = np.arange(wp)
     for y0 in range(0, hp, step):
         y1 = min(hp, y0 + step)
         # the output rows these pooled rows reach, and hist[gi, yo - o0, xo, k]: output channels of group gi
@@ -111,18 +142,14 @@ def _conv(src_shape, dst_shape, core_of_target, n_cores, kernel, stride, padding
             groups, o1 - o0, w_out, n_cores)
         # pooled[gi, yp - y0, xp, k]: synapses from one input of group gi at pooled cell (yp, xp) to core k
         pooled = np.zeros((groups, y1 - y0, wp, n_cores), dtype=np.int64)
-        yp = np.arange(y0, y1)
         for ky in range(kernel):
-            ny = yp + padding - ky
-            oky = (ny % stride == 0) & (ny >= 0) & (ny // stride < h_out)
+            ys = _taps(y0, y1, padding - ky, stride, h_out)       # pooled rows this tap row reaches, strided
             for kx in range(kernel):
-                nx_ = xp + padding - kx
-                okx = (nx_ % stride == 0) & (nx_ >= 0) & (nx_ // stride < w_out)
-                if not oky.any() or not okx.any():
+                xs = _taps(0, wp, padding - kx, stride, w_out)
+                if ys is None or xs is None:
                     continue
-                ys, xs = yp[oky] - y0, xp[okx]
-                pooled[:, ys[:, None], xs[None, :], :] += hist[:, (ny[oky] // stride - o0)[:, None],
-                                                               (nx_[okx] // stride)[None, :], :]
+                (yi, yo_), (xi, xo_) = ys, xs
+                pooled[:, yi, xi, :] += hist[:, slice(yo_.start - o0, yo_.stop - o0), xo_, :]
         cell_row[:, y0:y1, :] = distinct.add(pooled.reshape(-1, n_cores)).reshape(groups, y1 - y0, wp)
     table = np.array(distinct.rows, dtype=np.int64).reshape(-1, n_cores)
     group_of_channel = np.arange(c_in) // (c_in // groups)

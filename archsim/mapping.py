@@ -47,9 +47,9 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim.hwconfig import HwConfig, offchip_bits_per_cycle
-from archsim.connectivity import synapse_rows
+from archsim.connectivity import synapse_rows, unique_rows
 from archsim.errors import UserError
-from archsim.mesh import Position, link_directions, link_grid, link_index, xy_links
+from archsim.mesh import Position, expand_runs, link_directions, link_grid, link_index, xy_links_by_set
 from archsim.workload import Workload
 
 
@@ -377,20 +377,29 @@ def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, neurons_per_core: tuple
     return shares, "channels"
 
 
-_SUM_BLOCK = 1 << 22      # numbers of a [pairs, K_dst] block summed at once (32 MiB of float64)
+_SUM_BLOCK = 1 << 22      # nonzero synapse counts summed at once
 
 
 def _core_sums(pair_core: np.ndarray, weight: np.ndarray, rows: np.ndarray, table: np.ndarray, k_src: int) -> np.ndarray:
-    """``[K_src, K_dst]`` sum over (source core, row) pairs of weight x table[row], per source core, in
-    blocks (pair_core sorted). Sums of integers: exact in float64, in any order."""
-    out = np.zeros((k_src, table.shape[1]))
-    step = max(1, _SUM_BLOCK // max(1, table.shape[1]))
-    for i in range(0, len(pair_core), step):
-        k = pair_core[i:i + step]
-        block = table[rows[i:i + step]].astype(np.float64) * weight[i:i + step, None]
-        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-        out[k[starts]] += np.add.reduceat(block, starts, axis=0)
-    return out
+    """``[K_src, K_dst]`` sum over (source core, row) pairs of weight x table[row], per source core, over
+    the table's nonzeros only (a neuron-split layer's rows reach few of the cores), in blocks of pairs.
+    Sums of integers: exact in float64, in any order."""
+    k_dst = table.shape[1]
+    nz_row, nz_col = np.nonzero(table)
+    nz_val = table[nz_row, nz_col].astype(np.float64)
+    row_len = np.bincount(nz_row, minlength=len(table))
+    row_start = np.cumsum(row_len) - row_len
+    lens = row_len[rows]
+    out = np.zeros(k_src * k_dst)
+    lo, cum = 0, np.cumsum(lens)
+    while lo < len(rows):
+        base = cum[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(cum, base + _SUM_BLOCK, side="right")))
+        run, idx = expand_runs(row_start[rows[lo:hi]], lens[lo:hi], np.ones(hi - lo, dtype=np.int64))
+        out += np.bincount(pair_core[lo:hi][run] * k_dst + nz_col[idx], weights=weight[lo:hi][run] * nz_val[idx],
+                           minlength=k_src * k_dst)
+        lo = hi
+    return out.reshape(k_src, k_dst)
 
 
 def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: np.ndarray, grid: np.ndarray,
@@ -418,8 +427,7 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: n
         kinds = NeuronKinds(syn.table, row_of_neuron, np.zeros(src.neurons, np.int32), np.zeros(1), np.zeros((1, 4)))
         return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
                      np.zeros((k_src, 4)), mean_fan, events_mean, np.zeros((k_src, k_dst)), kinds)
-    reach_rows, reach_of_row = np.unique(syn.table > 0, axis=0, return_inverse=True)
-    reach_of_row = reach_of_row.reshape(-1)
+    reach_rows, reach_of_row = unique_rows(syn.table > 0)
     received_mean = _core_sums(pair_core, pair_n.astype(np.float64), reach_of_row[pair_row],
                                reach_rows.astype(np.int64), k_src) / per_core_n[:, None]
     # one pattern per (source core, set of destination cores)
@@ -428,26 +436,20 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: n
     pattern_of_pair = pattern_of_pair.reshape(-1)
     pat_core, pat_reach = pat_key // n_reach, pat_key % n_reach
     pat_n = np.bincount(pattern_of_pair, weights=pair_n, minlength=len(pat_key))       # source neurons each
-    dst_pos = positions[np.asarray(dst.cores)]
-    pat_packets, pat_dirs, max_hops = np.zeros(len(pat_key)), np.zeros((len(pat_key), 4)), 0
-    entry_pat, entry_link, entry_uses = [], [], []
-    for pi, (kc, r) in enumerate(zip(pat_core, pat_reach)):
-        dests = dst_pos[reach_rows[r]]
-        if not len(dests):
-            continue
-        a = positions[src.cores[kc]]
-        max_hops = max(max_hops, int((np.abs(dests[:, 0] - a[0]) + np.abs(dests[:, 1] - a[1])).max()))
-        ids, uses = xy_links((int(a[0]), int(a[1])), dests[:, 0], dests[:, 1], grid)
-        if multicast:
-            uses = np.ones_like(uses)
-        pat_dirs[pi] = np.bincount(link_dir[ids], weights=uses, minlength=4)
-        pat_packets[pi] = 1.0 if multicast else float(len(dests))
-        entry_pat.append(np.full(len(ids), pi))
-        entry_link.append(ids)
-        entry_uses.append(uses)
-    entry_pat = np.concatenate(entry_pat) if entry_pat else np.zeros(0, np.int64)
-    entry_link = np.concatenate(entry_link) if entry_link else np.zeros(0, np.int64)
-    entry_uses = np.concatenate(entry_uses) if entry_uses else np.zeros(0, np.int64)
+    # every (pattern, destination core) pair, and the XY links of all of them at once
+    pair_pat, dest = np.nonzero(reach_rows[pat_reach])
+    a = positions[np.asarray(src.cores)[pat_core[pair_pat]]]
+    b = positions[np.asarray(dst.cores)[dest]]
+    n_pat = len(pat_key)
+    max_hops = int(np.abs(b - a).sum(axis=1).max()) if len(a) else 0
+    entry_pat, entry_link, entry_uses = xy_links_by_set(pair_pat, a, b, grid, n_pat)
+    if multicast:
+        entry_uses = np.ones_like(entry_uses)
+        pat_packets = (np.bincount(pair_pat, minlength=n_pat) > 0).astype(np.float64)
+    else:
+        pat_packets = np.bincount(pair_pat, minlength=n_pat).astype(np.float64)
+    pat_dirs = np.bincount(entry_pat * 4 + link_dir[entry_link], weights=entry_uses,
+                           minlength=n_pat * 4).reshape(n_pat, 4)
     ids, col = np.unique(entry_link, return_inverse=True)
     link_uses = np.zeros((k_src, len(ids)))
     np.add.at(link_uses, (pat_core[entry_pat], col.reshape(-1)), pat_n[entry_pat] * entry_uses)

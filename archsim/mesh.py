@@ -87,24 +87,46 @@ def link_grid(rows: int, cols: int) -> np.ndarray:
     return grid
 
 
-def _expand(starts: np.ndarray, lengths: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def expand_runs(starts: np.ndarray, lengths: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For runs i of ``lengths[i]`` values ``starts[i] + steps[i] * j``: (run of each value, the value)."""
     run = np.repeat(np.arange(len(lengths)), lengths)
     j = np.arange(len(run)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
     return run, starts[run] + steps[run] * j
 
 
-def xy_links(a: Position, dest_rows: np.ndarray, dest_cols: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The links of the XY routes (:func:`xy_path`) from ``a`` to every destination at once: sorted link
-    ids and how many of the routes cross each (unicast packets per link; the multicast tree is the set)."""
-    ra, ca = a
-    dc, dr = dest_cols - ca, dest_rows - ra
-    n = len(dc)
-    run, col = _expand(np.full(n, ca), np.abs(dc), np.sign(dc))            # along row ra
-    h_ids = grid[ra, col, np.where(dc[run] > 0, 0, 1)]
-    run, row = _expand(np.full(n, ra), np.abs(dr), np.sign(dr))            # then along the destination's column
-    v_ids = grid[row, dest_cols[run], np.where(dr[run] > 0, 2, 3)]
-    return np.unique(np.concatenate([h_ids, v_ids]), return_counts=True)
+_BLOCK = 1 << 22          # link crossings expanded at once
+
+
+def xy_links_by_set(pair_set: np.ndarray, src: np.ndarray, dest: np.ndarray, grid: np.ndarray, n_sets: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The links of the XY routes (:func:`xy_path`: column first, then row) of many (source, destination)
+    pairs at once, ``src``/``dest`` int [E, 2] (row, col) and each pair's set ``pair_set [E]`` (sorted;
+    e.g. the destinations one spike reaches): per set, its links and how many of its routes cross each
+    (unicast packets per link; the multicast tree is the set of them). Returns (set, link id, crossings),
+    sorted by set then link. Pure arithmetic on link ids (``grid``: :func:`link_grid`), in blocks."""
+    n_links = int(grid.max()) + 1
+    hops = np.abs(dest - src).sum(axis=1)
+    cum = np.cumsum(np.bincount(pair_set, weights=hops, minlength=n_sets))
+    set_end = np.searchsorted(pair_set, np.arange(n_sets), side="right")   # first pair after each set
+    sets, links, uses, lo, lo_set = [], [], [], 0, 0
+    while lo < len(pair_set):              # blocks of whole sets: a set's links come out once
+        base = cum[lo_set - 1] if lo_set else 0.0
+        hi_set = max(lo_set + 1, int(np.searchsorted(cum, base + _BLOCK, side="right")))
+        hi = int(set_end[hi_set - 1])
+        s, d, p = src[lo:hi], dest[lo:hi], pair_set[lo:hi]
+        dc, dr = d[:, 1] - s[:, 1], d[:, 0] - s[:, 0]
+        run, col = expand_runs(s[:, 1], np.abs(dc), np.sign(dc))           # along the source's row
+        h_key = p[run] * n_links + grid[s[run, 0], col, np.where(dc[run] > 0, 0, 1)]
+        run, row = expand_runs(s[:, 0], np.abs(dr), np.sign(dr))           # then the destination's column
+        v_key = p[run] * n_links + grid[row, d[run, 1], np.where(dr[run] > 0, 2, 3)]
+        key, n = np.unique(np.concatenate([h_key, v_key]), return_counts=True)
+        sets.append(key // n_links)
+        links.append(key % n_links)
+        uses.append(n)
+        lo, lo_set = hi, hi_set
+    if not sets:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(sets), np.concatenate(links), np.concatenate(uses)
 
 
 def link_directions(grid: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from archsim import graph as lg
 from archsim.connectivity import synapse_rows, synapses_per_core
 from archsim.mapping import map_network
-from archsim.mesh import direction_counts, link_grid, link_index, xy_links, xy_path
+from archsim.mesh import direction_counts, link_grid, link_index, xy_links_by_set, xy_path
 from archsim.synthetic import synthetic_workload
 from tests.archsim.conftest import make_hw
 
@@ -85,6 +85,19 @@ CASES = [
 
 @pytest.mark.parametrize("arch,shape,over", CASES)
 def test_routes_equal_the_per_neuron_reference(arch, shape, over):
+    check_routes(arch, shape, over)
+
+
+@pytest.mark.parametrize("arch,shape,over", [CASES[1], CASES[4]])
+def test_routes_in_tiny_blocks_equal_the_reference(arch, shape, over, monkeypatch):
+    """The block sizes (how much is expanded at once) change nothing, even when a block holds one row."""
+    from archsim import connectivity, mapping, mesh
+    for module, name in ((connectivity, "_BLOCK"), (mesh, "_BLOCK"), (mapping, "_SUM_BLOCK")):
+        monkeypatch.setattr(module, name, 7)
+    check_routes(arch, shape, over)
+
+
+def check_routes(arch, shape, over):
     hw = make_hw(**over)
     wl = synthetic_workload(arch, 3, 2, classes=4, input_shape=shape)
     m = map_network(hw, wl)
@@ -120,8 +133,10 @@ def test_xy_links_count_the_xy_paths_by_hand():
     then south (1,2)->(0,2) and north (1,2)->(2,2)."""
     grid = link_grid(3, 3)
     links, link_id = link_index(3, 3)
-    ids, uses = xy_links((1, 1), np.array([1, 0, 2]), np.array([1, 2, 2]), grid)
-    got = {links[i]: int(n) for i, n in zip(ids, uses)}
-    assert got == {((1, 1), (1, 2)): 2, ((1, 2), (0, 2)): 1, ((1, 2), (2, 2)): 1}
+    src, dest = np.array([[1, 1]] * 3 + [[0, 0]]), np.array([[1, 1], [0, 2], [2, 2], [0, 2]])
+    sets, ids, uses = xy_links_by_set(np.array([0, 0, 0, 1]), src, dest, grid, 2)
+    got = {(int(s), links[i]): int(n) for s, i, n in zip(sets, ids, uses)}
+    assert got == {(0, ((1, 1), (1, 2))): 2, (0, ((1, 2), (0, 2))): 1, (0, ((1, 2), (2, 2))): 1,
+                   (1, ((0, 0), (0, 1))): 1, (1, ((0, 1), (0, 2))): 1}      # set 1: (0, 0) -> (0, 2)
     assert all(grid[r, c, d] == link_id.get(((r, c), (r + dr, c + dc)), -1)
                for r in range(3) for c in range(3) for d, (dr, dc) in enumerate(((0, 1), (0, -1), (1, 0), (-1, 0))))
