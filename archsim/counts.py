@@ -172,7 +172,7 @@ def _synaptic_events(run: _Run, edges: list[InEdge], neurons: int, rec: dict) ->
         if e.route is None:                                 # the input, by DMA: layer-mean fan-out
             events += e.spikes * float(e.attrs["fan_out"])
         else:
-            events += edge_sum(e.events, run.samples, e.route.fan_out_per_spike, e.route.fan_out_per_neuron)
+            events += edge_sum(e.events, run.samples, e.route, "fan_out")
         fan_in_bits += float(e.attrs["synapses"]) / neurons / e.cells
     return events + neurons * rec["extra_events"], fan_in_bits
 

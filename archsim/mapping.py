@@ -47,9 +47,9 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim.hwconfig import HwConfig, offchip_bits_per_cycle
-from archsim.connectivity import synapses_per_core
+from archsim.connectivity import synapse_rows, unique_rows
 from archsim.errors import UserError
-from archsim.mesh import Position, direction_counts, link_index, xy_path
+from archsim.mesh import Position, expand_runs, link_directions, link_grid, link_index, xy_links_by_set
 from archsim.workload import Workload
 
 
@@ -92,10 +92,23 @@ class Group:
 
 
 @dataclass(frozen=True)
+class NeuronKinds:
+    """A route's per-neuron quantities, stored once per kind: a source neuron's synapses are its row of
+    the connectivity table (archsim.connectivity.SynapseRows), its packets and hops its pattern's (source
+    core, destination cores). One index per neuron each, not neurons x cores numbers (issue 31)."""
+    table: np.ndarray                 # [D, K_dst] int64 synapses to each destination core
+    row_of_neuron: np.ndarray         # [n_src] int32 row of ``table``
+    pattern_of_neuron: np.ndarray     # [n_src] int32 pattern
+    pattern_packets: np.ndarray       # [P] float64 packets one spike of the pattern injects
+    pattern_dirs: np.ndarray          # [P, 4] float64 its packet-hops per direction
+
+
+@dataclass(frozen=True)
 class Route:
     """How one source spike of edge ``src -> dst`` travels: per source core (axis 0 of the ``*_per_spike``
     arrays, the mean over that core's neurons: what a spike costs when only the core's total is known)
-    and per source neuron (``*_per_neuron``: exact, used where the workload records per-neuron spikes)."""
+    and per source neuron (``*_per_neuron``: exact, used where the workload records per-neuron spikes;
+    made on demand from ``neurons``)."""
     src: str
     dst: str
     local: bool                      # both layers on the same core: no packets
@@ -108,11 +121,33 @@ class Route:
     fan_out_per_spike: np.ndarray = None      # [K_src] synapses one spike reaches
     events_per_spike: np.ndarray = None       # [K_src, K_dst] of those, on each destination core
     received_per_spike: np.ndarray = None     # [K_src, K_dst] packets each destination core receives
-    fan_out_per_neuron: np.ndarray = None     # [n_src] exact synapses per source neuron
-    packets_per_neuron: np.ndarray = None     # [n_src]
-    hops_dir_per_neuron: np.ndarray = None    # [n_src, 4]
-    events_per_neuron: np.ndarray = None      # [n_src, K_dst] synapses on each destination core
-    received_per_neuron: np.ndarray = None    # [n_src, K_dst] packets to each destination core (0/1)
+    neurons: NeuronKinds = None               # the per-neuron quantities, by kind
+
+    @property
+    def fan_out_per_neuron(self) -> np.ndarray:
+        """[n_src] exact synapses per source neuron."""
+        return self.neurons.table.sum(axis=1)[self.neurons.row_of_neuron]
+
+    @property
+    def events_per_neuron(self) -> np.ndarray:
+        """[n_src, K_dst] synapses on each destination core."""
+        return self.neurons.table[self.neurons.row_of_neuron]
+
+    @property
+    def received_per_neuron(self) -> np.ndarray:
+        """[n_src, K_dst] packets to each destination core (0/1; none inside one core)."""
+        reach = (self.neurons.table > 0) & (not self.local)
+        return reach.astype(np.int64)[self.neurons.row_of_neuron]
+
+    @property
+    def packets_per_neuron(self) -> np.ndarray:
+        """[n_src]"""
+        return self.neurons.pattern_packets[self.neurons.pattern_of_neuron]
+
+    @property
+    def hops_dir_per_neuron(self) -> np.ndarray:
+        """[n_src, 4]"""
+        return self.neurons.pattern_dirs[self.neurons.pattern_of_neuron]
 
 
 @dataclass
@@ -342,73 +377,90 @@ def _emit_shares(g: nx.DiGraph, wl: Workload, name: str, neurons_per_core: tuple
     return shares, "channels"
 
 
-def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions, links, link_id,
-           multicast: bool) -> Route:
+_SUM_BLOCK = 1 << 22      # nonzero synapse counts summed at once
+
+
+def _core_sums(pair_core: np.ndarray, weight: np.ndarray, rows: np.ndarray, table: np.ndarray, k_src: int) -> np.ndarray:
+    """``[K_src, K_dst]`` sum over (source core, row) pairs of weight x table[row], per source core, over
+    the table's nonzeros only (a neuron-split layer's rows reach few of the cores), in blocks of pairs.
+    Sums of integers: exact in float64, in any order."""
+    k_dst = table.shape[1]
+    nz_row, nz_col = np.nonzero(table)
+    nz_val = table[nz_row, nz_col].astype(np.float64)
+    row_len = np.bincount(nz_row, minlength=len(table))
+    row_start = np.cumsum(row_len) - row_len
+    lens = row_len[rows]
+    out = np.zeros(k_src * k_dst)
+    lo, cum = 0, np.cumsum(lens)
+    while lo < len(rows):
+        base = cum[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(cum, base + _SUM_BLOCK, side="right")))
+        run, idx = expand_runs(row_start[rows[lo:hi]], lens[lo:hi], np.ones(hi - lo, dtype=np.int64))
+        out += np.bincount(pair_core[lo:hi][run] * k_dst + nz_col[idx], weights=weight[lo:hi][run] * nz_val[idx],
+                           minlength=k_src * k_dst)
+        lo = hi
+    return out.reshape(k_src, k_dst)
+
+
+def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: np.ndarray, grid: np.ndarray,
+           link_dir: np.ndarray, multicast: bool) -> Route:
     """Rule 7 for edge src -> dst: which cores each source neuron's spike must reach, and the packets,
-    hops (per direction) and links that costs, per neuron and averaged over each source core."""
+    hops (per direction) and links that costs, averaged over each source core (per neuron on demand).
+
+    Computed per (source core, connectivity row) pair and per pattern (source core, set of destination
+    cores), never per neuron x core: borders and chunk edges make only a few distinct ones."""
     k_src, k_dst = len(src.cores), len(dst.cores)
-    if set(src.cores) == set(dst.cores):
-        z = np.zeros(k_src)
-        zn = np.zeros(src.neurons)
-        # no packets, but the synaptic events still happen on the shared core(s) (barrier timing times them)
-        events = synapses_per_core(g, src.name, dst.name, dst.core_of_neuron(), k_dst)       # [n_src, K_dst]
-        fan = events.sum(axis=1)
-        core_of = src.core_of_neuron()
-        mean_fan = np.bincount(core_of, weights=fan, minlength=k_src) / np.bincount(core_of, minlength=k_src)
-        events_mean = np.stack([events[core_of == k].mean(axis=0) for k in range(k_src)])
-        return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
-                     np.zeros((k_src, 4)), mean_fan, events_mean, np.zeros((k_src, k_dst)),
-                     fan, zn, np.zeros((src.neurons, 4)), events,
-                     np.zeros((src.neurons, k_dst), dtype=np.int64))
-    events = synapses_per_core(g, src.name, dst.name, dst.core_of_neuron(), k_dst)       # [n_src, K_dst]
-    reach = events > 0
+    syn = synapse_rows(g, src.name, dst.name, dst.core_of_neuron(), k_dst)
     core_of = src.core_of_neuron()
-    # one pattern per (source core, set of destination cores): borders make only a few distinct ones
-    key = np.concatenate([core_of[:, None], reach], axis=1)
-    patterns, inverse = np.unique(key, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    n_pat = len(patterns)
-    pat_packets, pat_dirs, pat_links, max_hops = np.zeros(n_pat), np.zeros((n_pat, 4)), [], 0
-    for pi, row in enumerate(patterns):
-        a = positions[src.cores[row[0]]]
-        uses: dict[int, int] = {}
-        for d in np.nonzero(row[1:])[0]:
-            b = positions[dst.cores[d]]
-            path = xy_path(a, b)
-            max_hops = max(max_hops, len(path))
-            for link in path:
-                uses[link_id[link]] = uses.get(link_id[link], 0) + 1
-            if not multicast:
-                pat_dirs[pi] += direction_counts(a, b)
-        if multicast:
-            uses = {j: 1 for j in uses}
-            for j in uses:
-                pat_dirs[pi] += direction_counts(*links[j])
-            pat_packets[pi] = 1.0 if row[1:].any() else 0.0
-        else:
-            pat_packets[pi] = float(row[1:].sum())
-        pat_links.append(uses)
-    ids = np.array(sorted({j for u in pat_links for j in u}), dtype=np.int64)
-    col = {j: i for i, j in enumerate(ids)}
-    pat_uses = np.zeros((n_pat, len(ids)))
-    for pi, u in enumerate(pat_links):
-        for j, n in u.items():
-            pat_uses[pi, col[j]] = n
+    n_rows = len(syn.table)
+    pair_key, pair_of_neuron, pair_n = np.unique(core_of * n_rows + syn.row_of_neuron, return_inverse=True,
+                                                 return_counts=True)
+    pair_core, pair_row = pair_key // n_rows, pair_key % n_rows
     per_core_n = np.bincount(core_of, minlength=k_src).astype(np.float64)
-
-    def per_core_mean(x: np.ndarray) -> np.ndarray:      # [n_src, ...] -> [K_src, ...], mean over the core
-        flat = x.reshape(len(x), -1).astype(np.float64)
-        out = np.zeros((k_src, flat.shape[1]))
-        np.add.at(out, core_of, flat)
-        return (out / per_core_n[:, None]).reshape((k_src,) + x.shape[1:])
-
-    packets_n, dirs_n = pat_packets[inverse], pat_dirs[inverse]
-    link_uses = per_core_mean(pat_uses[inverse]) if len(ids) else np.zeros((k_src, 0))
-    fan = events.sum(axis=1)
-    received = reach.astype(np.int64)        # unicast or multicast, each reached core gets one packet
-    return Route(src.name, dst.name, False, per_core_mean(packets_n), per_core_mean(dirs_n.sum(axis=1)), ids,
-                 link_uses, max_hops, per_core_mean(dirs_n), per_core_mean(fan), per_core_mean(events),
-                 per_core_mean(received), fan, packets_n, dirs_n, events, received)
+    fan_row = syn.table.sum(axis=1)
+    events_mean = _core_sums(pair_core, pair_n.astype(np.float64), pair_row, syn.table, k_src) / per_core_n[:, None]
+    mean_fan = np.bincount(pair_core, weights=pair_n * fan_row[pair_row], minlength=k_src) / per_core_n
+    row_of_neuron = syn.row_of_neuron.astype(np.int32)
+    if set(src.cores) == set(dst.cores):
+        # no packets, but the synaptic events still happen on the shared core(s) (barrier timing times them)
+        z = np.zeros(k_src)
+        kinds = NeuronKinds(syn.table, row_of_neuron, np.zeros(src.neurons, np.int32), np.zeros(1), np.zeros((1, 4)))
+        return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
+                     np.zeros((k_src, 4)), mean_fan, events_mean, np.zeros((k_src, k_dst)), kinds)
+    reach_rows, reach_of_row = unique_rows(syn.table > 0)
+    received_mean = _core_sums(pair_core, pair_n.astype(np.float64), reach_of_row[pair_row],
+                               reach_rows.astype(np.int64), k_src) / per_core_n[:, None]
+    # one pattern per (source core, set of destination cores)
+    n_reach = len(reach_rows)
+    pat_key, pattern_of_pair = np.unique(pair_core * n_reach + reach_of_row[pair_row], return_inverse=True)
+    pattern_of_pair = pattern_of_pair.reshape(-1)
+    pat_core, pat_reach = pat_key // n_reach, pat_key % n_reach
+    pat_n = np.bincount(pattern_of_pair, weights=pair_n, minlength=len(pat_key))       # source neurons each
+    # every (pattern, destination core) pair, and the XY links of all of them at once
+    pair_pat, dest = np.nonzero(reach_rows[pat_reach])
+    a = positions[np.asarray(src.cores)[pat_core[pair_pat]]]
+    b = positions[np.asarray(dst.cores)[dest]]
+    n_pat = len(pat_key)
+    max_hops = int(np.abs(b - a).sum(axis=1).max()) if len(a) else 0
+    entry_pat, entry_link, entry_uses = xy_links_by_set(pair_pat, a, b, grid, n_pat)
+    if multicast:
+        entry_uses = np.ones_like(entry_uses)
+        pat_packets = (np.bincount(pair_pat, minlength=n_pat) > 0).astype(np.float64)
+    else:
+        pat_packets = np.bincount(pair_pat, minlength=n_pat).astype(np.float64)
+    pat_dirs = np.bincount(entry_pat * 4 + link_dir[entry_link], weights=entry_uses,
+                           minlength=n_pat * 4).reshape(n_pat, 4)
+    ids, col = np.unique(entry_link, return_inverse=True)
+    link_uses = np.zeros((k_src, len(ids)))
+    np.add.at(link_uses, (pat_core[entry_pat], col.reshape(-1)), pat_n[entry_pat] * entry_uses)
+    link_uses /= per_core_n[:, None]
+    packets = np.bincount(pat_core, weights=pat_n * pat_packets, minlength=k_src) / per_core_n
+    dirs = np.stack([np.bincount(pat_core, weights=pat_n * pat_dirs[:, d], minlength=k_src) for d in range(4)], 1)
+    hops = np.bincount(pat_core, weights=pat_n * pat_dirs.sum(axis=1), minlength=k_src) / per_core_n
+    kinds = NeuronKinds(syn.table, row_of_neuron, pattern_of_pair[pair_of_neuron.reshape(-1)].astype(np.int32),
+                        pat_packets, pat_dirs)
+    return Route(src.name, dst.name, False, packets, hops, ids.astype(np.int64), link_uses, max_hops,
+                 dirs / per_core_n[:, None], mean_fan, events_mean, received_mean, kinds)
 
 
 def _neuron_chunks(hw: HwConfig, g: nx.DiGraph, order: list[str], pots: dict[str, int],
@@ -501,12 +553,14 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
             layers[n] = LayerPlacement(n, lg.layer(g, n).index, gi, cores, ch, per_core, wbits[n], pots[n],
                                        float(spill), how, per_neurons, "neurons" if by_neurons else "channels")
 
-    links, link_id = link_index(hw.mesh.rows, hw.mesh.cols)
+    links, _ = link_index(hw.mesh.rows, hw.mesh.cols)
+    grid = link_grid(hw.mesh.rows, hw.mesh.cols)
+    link_dir, pos = link_directions(grid), np.array(positions, dtype=np.int64).reshape(-1, 2)
     routes = {}
     for u, v in g.edges:
         if u not in layers:
             continue                  # the input arrives by DMA (mapping.input: dma)
-        routes[(u, v)] = _route(g, layers[u], layers[v], positions, links, link_id, hw.router.multicast)
+        routes[(u, v)] = _route(g, layers[u], layers[v], pos, grid, link_dir, hw.router.multicast)
     if any(p.spill_fraction > 0 for p in layers.values()):
         notes.append("weights spill off chip: " + ", ".join(
             f"{n} {p.spill_fraction:.0%}" for n, p in layers.items() if p.spill_fraction > 0))

@@ -72,3 +72,66 @@ def direction_counts(a: Position, b: Position) -> np.ndarray:
     """Hops of the XY route a -> b per direction (DIRECTIONS order: east, west, north, south)."""
     dc, dr = b[1] - a[1], b[0] - a[0]
     return np.array([max(dc, 0), max(-dc, 0), max(dr, 0), max(-dr, 0)], dtype=np.int64)
+
+
+_STEPS = ((0, 1), (0, -1), (1, 0), (-1, 0))      # DIRECTIONS as (row, col) steps: link_index's order
+
+
+def link_grid(rows: int, cols: int) -> np.ndarray:
+    """``[rows, cols, 4]`` id (link_index order) of the link leaving each tile in each DIRECTIONS
+    direction, -1 at the mesh's edge: link ids by arithmetic instead of a dict of tuples."""
+    r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    inside = np.stack([(0 <= r + dr) & (r + dr < rows) & (0 <= c + dc) & (c + dc < cols) for dr, dc in _STEPS], -1)
+    grid = np.full((rows, cols, 4), -1, dtype=np.int64)
+    grid[inside] = np.arange(int(inside.sum()))           # C order (row, col, direction) = link_index's
+    return grid
+
+
+def expand_runs(starts: np.ndarray, lengths: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For runs i of ``lengths[i]`` values ``starts[i] + steps[i] * j``: (run of each value, the value)."""
+    run = np.repeat(np.arange(len(lengths)), lengths)
+    j = np.arange(len(run)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return run, starts[run] + steps[run] * j
+
+
+_BLOCK = 1 << 22          # link crossings expanded at once
+
+
+def xy_links_by_set(pair_set: np.ndarray, src: np.ndarray, dest: np.ndarray, grid: np.ndarray, n_sets: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The links of the XY routes (:func:`xy_path`: column first, then row) of many (source, destination)
+    pairs at once, ``src``/``dest`` int [E, 2] (row, col) and each pair's set ``pair_set [E]`` (sorted;
+    e.g. the destinations one spike reaches): per set, its links and how many of its routes cross each
+    (unicast packets per link; the multicast tree is the set of them). Returns (set, link id, crossings),
+    sorted by set then link. Pure arithmetic on link ids (``grid``: :func:`link_grid`), in blocks."""
+    n_links = int(grid.max()) + 1
+    hops = np.abs(dest - src).sum(axis=1)
+    cum = np.cumsum(np.bincount(pair_set, weights=hops, minlength=n_sets))
+    set_end = np.searchsorted(pair_set, np.arange(n_sets), side="right")   # first pair after each set
+    sets, links, uses, lo, lo_set = [], [], [], 0, 0
+    while lo < len(pair_set):              # blocks of whole sets: a set's links come out once
+        base = cum[lo_set - 1] if lo_set else 0.0
+        hi_set = max(lo_set + 1, int(np.searchsorted(cum, base + _BLOCK, side="right")))
+        hi = int(set_end[hi_set - 1])
+        s, d, p = src[lo:hi], dest[lo:hi], pair_set[lo:hi]
+        dc, dr = d[:, 1] - s[:, 1], d[:, 0] - s[:, 0]
+        run, col = expand_runs(s[:, 1], np.abs(dc), np.sign(dc))           # along the source's row
+        h_key = p[run] * n_links + grid[s[run, 0], col, np.where(dc[run] > 0, 0, 1)]
+        run, row = expand_runs(s[:, 0], np.abs(dr), np.sign(dr))           # then the destination's column
+        v_key = p[run] * n_links + grid[row, d[run, 1], np.where(dr[run] > 0, 2, 3)]
+        key, n = np.unique(np.concatenate([h_key, v_key]), return_counts=True)
+        sets.append(key // n_links)
+        links.append(key % n_links)
+        uses.append(n)
+        lo, lo_set = hi, hi_set
+    if not sets:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(sets), np.concatenate(links), np.concatenate(uses)
+
+
+def link_directions(grid: np.ndarray) -> np.ndarray:
+    """``[links]`` DIRECTIONS index of every link id of ``grid``."""
+    out = np.empty(int(grid.max()) + 1, dtype=np.int64)
+    ids = grid >= 0
+    out[grid[ids]] = np.nonzero(ids)[2]
+    return out

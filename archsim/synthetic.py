@@ -43,12 +43,16 @@ GRAPHS = {"tiny": tiny_graph, "vgg16": vgg16_graph}
 
 
 def synthetic_workload(arch: str = "vgg16", n_samples: int = 100, timesteps: int = 4, seed: int = 0,
-                       rate: float = 0.1, classes: int = 10, difficulty_scale: float = 1.0) -> Workload:
+                       rate: float = 0.1, classes: int = 10, difficulty_scale: float = 1.0,
+                       input_shape: tuple[int, int, int] | None = None) -> Workload:
     """Per-sample firing rates around ``rate`` (spikes per neuron per timestep), scores that grow
     with time, predictions that become right as the score rises. Seeded: same inputs, same file.
-    ``difficulty_scale`` scales how hard samples are (lower: confident sooner, earlier exits)."""
+    ``difficulty_scale`` scales how hard samples are (lower: confident sooner, earlier exits).
+    ``input_shape`` ([C, H, W]; default the architecture's CIFAR-sized one): e.g. (3, 224, 224) for an
+    ImageNet-sized network (benchmarks/scale.py)."""
     rng = np.random.default_rng(seed)
-    g = GRAPHS[arch](classes=classes) if arch != "tiny" else tiny_graph(classes=classes)
+    shape = {} if input_shape is None else {"input_shape": tuple(input_shape)}
+    g = GRAPHS[arch](classes=classes, **shape)
     names = lg.layer_names(g)
     neurons = np.array([lg.layer(g, n).neurons for n in names])
     spiking = np.array([lg.layer(g, n).spiking for n in names])
@@ -71,6 +75,7 @@ def synthetic_workload(arch: str = "vgg16", n_samples: int = 100, timesteps: int
     meta = dict(kind="direct", arch=arch, dataset="synthetic", timesteps=timesteps, synthetic=True,
                 exit_policy="entropy", threshold=threshold, seed=seed, rate=rate,
                 command=f"archsim.synthetic.synthetic_workload({arch!r}, {n_samples}, {timesteps}, {seed}, {rate}"
-                        + (f", difficulty_scale={difficulty_scale}" if difficulty_scale != 1.0 else "") + ")")
+                        + (f", difficulty_scale={difficulty_scale}" if difficulty_scale != 1.0 else "")
+                        + (f", input_shape={tuple(input_shape)}" if input_shape is not None else "") + ")")
     return Workload(g, spikes.astype(np.int32), labels, predictions, {"entropy": entropy, "confidence": confidence},
                     exit_t, meta)

@@ -57,14 +57,14 @@ def pooled_cell_events(hw, g, mapping, u: str, v: str, sp: Spikes, samples,
 
 def _received(ctx: LayerContext, route, sp: Spikes) -> np.ndarray:
     """Packets each of this layer's cores receives over one edge, float64 [N, T, K]."""
-    return edge_sum(sp, ctx.samples, route.received_per_spike, route.received_per_neuron)
+    return edge_sum(sp, ctx.samples, route, "received")
 
 
 def count(ctx: LayerContext) -> dict[str, np.ndarray]:
     packets = np.zeros(ctx.shape, dtype=np.int64)
     received = np.zeros(ctx.shape, dtype=np.int64)
     for route, sp in ctx.routes_out:
-        packets += round_half_up(edge_sum(sp, ctx.samples, route.packets_per_spike, route.packets_per_neuron))
+        packets += round_half_up(edge_sum(sp, ctx.samples, route, "packets"))
     for route, sp in ctx.routes_in:
         received += round_half_up(_received(ctx, route, sp).sum(axis=-1))
     return {"packets": packets, "packets_received": received}

@@ -119,13 +119,15 @@ class Spikes:
     raster: np.ndarray | None          # [S, T, neurons] float64 for the recorded samples (or None)
 
 
-def edge_sum(sp: Spikes, samples, per_spike: np.ndarray, per_neuron: np.ndarray) -> np.ndarray:
-    """Sum over the spikes of a source of a per-spike quantity: ``per_spike [K, ...]`` (mean over each
-    core's neurons) applied to the per-core counts, and ``per_neuron [n, ...]`` (exact) to the recorded
+def edge_sum(sp: Spikes, samples, route: "Route", name: str) -> np.ndarray:
+    """Sum over the spikes of a source of a per-spike quantity ``name`` of its route: ``NAME_per_spike
+    [K, ...]`` (mean over each core's neurons) applied to the per-core counts, and ``NAME_per_neuron
+    [n, ...]`` (exact; made only here, only when needed: it has a row per neuron) to the recorded
     samples. Returns float64 [N, T, ...]."""
-    out = np.tensordot(sp.per_core.astype(np.float64), per_spike, axes=([2], [0]))
+    out = np.tensordot(sp.per_core.astype(np.float64), getattr(route, f"{name}_per_spike"), axes=([2], [0]))
     if sp.raster is not None:
-        out[samples] = np.tensordot(sp.raster, per_neuron.astype(np.float64), axes=([2], [0]))
+        per_neuron = getattr(route, f"{name}_per_neuron").astype(np.float64)
+        out[samples] = np.tensordot(sp.raster, per_neuron, axes=([2], [0]))
     return out
 
 

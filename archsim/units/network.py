@@ -41,7 +41,7 @@ def count(ctx: LayerContext) -> dict[str, np.ndarray]:
     out = {c: np.zeros(ctx.shape, dtype=np.int64) for c in ("packet_hops", "flit_hops")}
     out.update({f"flit_hops_{d}": np.zeros(ctx.shape, dtype=np.int64) for d in DIRECTIONS})
     for route, sp in ctx.routes_out:
-        dirs = round_half_up(edge_sum(sp, ctx.samples, route.hops_dir_per_spike, route.hops_dir_per_neuron))
+        dirs = round_half_up(edge_sum(sp, ctx.samples, route, "hops_dir"))
         out["packet_hops"] += dirs.sum(axis=-1)
         out["flit_hops"] += dirs.sum(axis=-1) * fpp
         for d, direction in enumerate(DIRECTIONS):

@@ -44,7 +44,7 @@ def core_load(ctx: LayerContext) -> dict[str, np.ndarray]:
         elif e.route is None:
             acc += (e.spikes * float(e.attrs["fan_out"]))[..., None] * per_core / place.neurons
         else:
-            acc += edge_sum(e.events, ctx.samples, e.route.events_per_spike, e.route.events_per_neuron)
+            acc += edge_sum(e.events, ctx.samples, e.route, "events")
     return {"accumulates": acc, "macs": macs}
 
 

@@ -33,14 +33,14 @@ def _block(fan, wb: int, pb: int) -> np.ndarray:
     return np.ceil(np.asarray(fan, dtype=np.float64) * wb / pb)
 
 
-def _event_words(sp: Spikes, samples, per_neuron_fan: np.ndarray, s_u: np.ndarray, mean_fan: float,
+def _event_words(sp: Spikes, samples, route, s_u: np.ndarray, mean_fan: float,
                  wb: int, pb: int) -> np.ndarray:
     """Weight words the events of a routed edge read: exact per neuron where recorded, else at the
     layer's mean fan-out."""
     out = s_u * float(_block(mean_fan, wb, pb))
     if sp.raster is not None:
         out = out.astype(np.float64)
-        out[samples] = sp.raster @ _block(per_neuron_fan, wb, pb)
+        out[samples] = sp.raster @ _block(route.fan_out_per_neuron, wb, pb)
     return out
 
 
@@ -56,7 +56,7 @@ def _words_read(ctx: LayerContext) -> np.ndarray:
         elif e.attrs["weights"] > 0 and e.route is None:          # the input, by DMA: layer-mean fan-out
             event_words += e.spikes * int(np.ceil(fan * wb / pb))
         elif e.attrs["weights"] > 0:
-            event_words += _event_words(e.events, ctx.samples, e.route.fan_out_per_neuron, e.spikes, fan, wb, pb)
+            event_words += _event_words(e.events, ctx.samples, e.route, e.spikes, fan, wb, pb)
     if ctx.gather and ctx.fan_in_bits:   # the weights of inputs that fired, packed
         extra = ctx.neurons * ctx.record["extra_events"]
         event_words = words(wb, np.clip(ctx.counts["accumulates"] - extra, 0, None), pb).astype(np.float64)

@@ -1,0 +1,116 @@
+"""archsim at scale (issue 31): wall time, peak memory and CPU of big networks on big meshes.
+
+    .venv/bin/python benchmarks/scale.py [--only NAME ...] [--cap-gb 10]
+
+Runs every case of benchmarks/scale_cases.py (issue 31's table) and three growth series (input size,
+cores, samples), each in its own process under a virtual-memory cap (``prlimit --as``: a case that
+outgrows it fails instead of taking the machine), through ``run_simulation`` as ``archsim run`` does
+(the fixed-T baseline included). Records per case: wall seconds (whole run and the mapping alone), CPU
+seconds, peak resident memory (MB), the machine's load average before and after (other jobs share the
+machine: compare CPU seconds when the load differs). Writes results/scale.json and results/scale.png
+(log-log growth).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from scale_cases import CASES, ROOT, TABLE, Case, hwconfig, peak_rss_mb, workload
+
+# growth: (series, x-axis name, cases)
+SERIES = {
+    "input size (neuron split <= 4,096 per core, 64x64 mesh, 100 samples, analytic)": (
+        "neurons", [Case(f"size{s}", s, 64, 64, 100, "analytic", classes=1000, max_neurons=4096)
+                    for s in (32, 64, 128, 224)]),
+    "cores (32x32 VGG16, channel split, 1,000 samples, analytic)": (
+        "cores", [Case(f"mesh{r}x{c}", 32, r, c, 1000, "analytic") for r, c in ((4, 8), (8, 8), (16, 16), (32, 32),
+                                                                                 (64, 64))]),
+    "samples (64x64 VGG16 on 16x16, analytic)": (
+        "samples", [Case(f"samples{n}", 64, 16, 16, n, "analytic") for n in (100, 1000, 10000)]),
+}
+
+
+def one(case: Case) -> dict:
+    """Run one case in this process and measure it."""
+    from archsim.mapping import map_network
+    from archsim.simulate import run_simulation
+    t0, c0 = time.perf_counter(), time.process_time()
+    hw, wl = hwconfig(case), workload(case)
+    t_wl = time.perf_counter()
+    mapping = map_network(hw, wl)
+    t_map = time.perf_counter()
+    res = run_simulation(hw, wl, mode=case.mode, mapping=mapping)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    g = wl.graph
+    return {**case.to_dict(), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "workload_s": round(t_wl - t0, 2), "mapping_s": round(t_map - t_wl, 2),
+            "peak_rss_mb": round(peak_rss_mb()), "neurons": int(sum(g.nodes[n]["neurons"] for n in g.nodes)),
+            "cores_used": mapping.cores_used, "cores": case.rows * case.cols,
+            "fps": res.summary["fps"]}
+
+
+def spawn(case: Case, cap_gb: float) -> dict:
+    """One case in a child process under the memory cap; a failure is recorded, not raised."""
+    load0 = os.getloadavg()[0]
+    cmd = ["prlimit", f"--as={int(cap_gb * 1e9)}", "--", sys.executable, __file__, "--one", json.dumps(case.to_dict())]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    out = {**case.to_dict(), "error": (r.stderr.strip().splitlines() or ["?"])[-1][:300]}
+    if r.returncode == 0:
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+    out.update(load_before=round(load0, 2), load_after=round(os.getloadavg()[0], 2), cap_gb=cap_gb)
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def plot(series: dict, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, len(series), figsize=(5 * len(series), 7.5))
+    for j, (title, (xname, rows)) in enumerate(series.items()):
+        ok = [r for r in rows if "wall_s" in r]
+        x = [r[xname] for r in ok]
+        for i, (key, label) in enumerate((("wall_s", "wall s"), ("peak_rss_mb", "peak RSS MB"))):
+            ax = axes[i, j]
+            ax.loglog(x, [r[key] for r in ok], "o-", label=label)
+            if key == "wall_s":
+                ax.loglog(x, [r["cpu_s"] for r in ok], "s--", label="CPU s")
+            ax.set_xlabel(xname)
+            ax.set_ylabel(label)
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend()
+        axes[0, j].set_title(title, fontsize=8)
+    fig.suptitle("archsim at scale (synthetic VGG16, ~0.1 spikes/neuron/step; benchmarks/scale.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--only", nargs="*", help="run only these case names (no file written)")
+    ap.add_argument("--cap-gb", type=float, default=10.0, help="virtual-memory cap per case (GB)")
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(Case(**json.loads(args.one)))))
+        return
+    every = {c.name: c for c in TABLE} | {c.name: c for _, cases in SERIES.values() for c in cases}
+    if args.only:
+        for name in args.only:
+            spawn(every[name] if name in every else CASES[name], args.cap_gb)
+        return
+    table = [spawn(c, args.cap_gb) for c in TABLE]
+    series = {t: (x, [spawn(c, args.cap_gb) for c in cases]) for t, (x, cases) in SERIES.items()}
+    out = {"machine": {"cpus": os.cpu_count(), "note": "shared machine: see each row's load_before/after"},
+           "table": table, "series": {t: {"x": x, "rows": rows} for t, (x, rows) in series.items()}}
+    (ROOT / "results" / "scale.json").write_text(json.dumps(out, indent=1) + "\n")
+    plot(series, ROOT / "results" / "scale.png")
+    print("wrote results/scale.json, results/scale.png")
+
+
+if __name__ == "__main__":
+    main()
