@@ -260,3 +260,16 @@ def test_required_table_is_what_the_units_every_chip_has_require(tmp_path):
     with pytest.raises(UserError) as err:
         config_from_dict({**copy.deepcopy(TINY_RAW), "energy_table": str(tmp_path / "no_controller.yaml")}, "hw.yaml", ROOT)
     assert err.value.field == "components.controller"
+
+
+def test_flits_and_the_initial_weight_load_by_hand():
+    """Found untested by the mutation sample (the suite's chips all had one flit per packet): with 8-bit flits
+    a packet of 16 header + 16 event bits is 4 flits, so flits = 4 x packets and flit-hops = 4 x packet-hops.
+    The tiny network's 108 + 288 + 32 = 428 weights of 8 bits (3,424 bits) load once from DRAM in 64-bit
+    accesses: 54 reads (and 54 port-wide weight writes), one 8 KiB DRAM row."""
+    wl = make_workload([[40, 90, 10], [5, 200, 30]], [[10, 30, 2], [60, 1, 20]])
+    s = run_simulation(make_hw(**{"router.flit_bits": 8}), wl, mode="analytic", baseline=False).summary
+    c = s.counts
+    assert c["packets"] > 0 and c["packet_hops"] > 0
+    assert c["flits"] == 4 * c["packets"] and c["flit_hops"] == 4 * c["packet_hops"]
+    assert s.counts_setup == {"weight_writes": 54, "offchip_reads": 54, "offchip_activations": 1}
