@@ -7,28 +7,16 @@ one new module here plus its rows in the energy table (docs/adding_a_unit.md).
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
 from archsim.errors import UserError
+from archsim.registry import discover
 from archsim.units.base import PER_CORE_SCOPES, SCOPES, ActionRow  # noqa: F401  (re-exported)
 
 PER_LAYER_PRICING = ("synapse", "neuron")   # rows whose component the hwconfig's ``units`` chooses per layer
 
 
-def _discover() -> list[ModuleType]:
-    mods = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name == "base":
-            continue
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        if all(hasattr(mod, a) for a in ("NAME", "ORDER", "ROWS")):
-            mods.append(mod)
-    return sorted(mods, key=lambda m: (m.ORDER, m.NAME))
-
-
-REGISTRY: list[ModuleType] = _discover()
+REGISTRY: list[ModuleType] = discover(__name__, __path__, ("NAME", "ORDER", "ROWS"))
 ALWAYS: list[ModuleType] = [m for m in REGISTRY if not hasattr(m, "present")]   # on every chip
 # the static scope of the components the hwconfig names per layer: that of the units they stand in for
 _named_scopes = {m.STATIC[m.NAME] for m in REGISTRY if any(r.pricing in PER_LAYER_PRICING for r in m.ROWS)}

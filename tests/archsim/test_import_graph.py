@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2] / "archsim"
 
 # Layers, top first; each lists the top-level modules / packages of archsim in it.
 CHAIN = [
-    ("leaves", ["errors", "choices", "mesh", "inputs", "pooling", "graph"]),
+    ("leaves", ["errors", "choices", "mesh", "inputs", "pooling", "graph", "registry"]),
     ("hardware units + action table", ["units", "actions"]),
     ("hwconfig + workload", ["hwconfig", "workload"]),
     ("exit plan", ["exit_policy", "synthetic"]),

@@ -17,29 +17,17 @@ that tells GPUs apart by row order sets ``TAKES_GPU_COUNT`` and takes ``read(...
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from pathlib import Path
 from types import ModuleType
 
 from archsim.errors import UserError
+from archsim.registry import discover
 from archsim.gpu.formats.common import (KWH_TO_J, NUMBER_UNIT, NVSMI_HEADER, NVSMI_TIME, NVSMI_TIME_FORMAT,  # noqa: F401
                                         POWER_FIELDS, UNITS_TO_W, PowerLog, Segment, bounded, cells, columns,
                                         first_line, read_text, split_unit)
 
 
-def _discover() -> list[ModuleType]:
-    mods = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name == "common":
-            continue
-        mod = importlib.import_module(f"{__name__}.{info.name}")
-        if all(hasattr(mod, a) for a in ("NAME", "ORDER", "sniff", "read")):
-            mods.append(mod)
-    return sorted(mods, key=lambda m: (m.ORDER, m.NAME))
-
-
-REGISTRY: list[ModuleType] = _discover()
+REGISTRY: list[ModuleType] = discover(__name__, __path__, ("NAME", "ORDER", "sniff", "read"))
 FORMATS = tuple(m.NAME for m in REGISTRY)
 KNOWN = ", ".join(getattr(m, "DESCRIPTION", m.NAME) for m in REGISTRY)
 
