@@ -11,7 +11,8 @@ spike buffers, the layer/timestep wavefront, image pipelining and the hardware f
   router.py      the XY mesh: link reservations, multicast, credit-limited link throughput
   offchip.py     the off-chip channel, first come first served
   controller.py  the early-exit controller, first come first served
-  timeline.py    one helper: fire an existing event some cycles from now
+  kernel.py      SimPy's event queue driven leanly: one-shot events, processes, the run loop
+  rows.py        a sample's cycles and spikes as Python lists, converted a block at a time
   chip.py        assembles the blocks, streams the images through, returns the trace; ``schedule``,
                  this backend's entry (archsim.timing)
 

@@ -10,7 +10,8 @@ the excess).
 
 It behaves as a ``simpy.Container`` (first-come-first-served puts that wait for room) but schedules an
 event only when a producer must actually wait: SimPy's Container schedules one for every put and every
-get, which was a third of all events of a run. Waiting producers get a plain ``simpy.Event``.
+get, which was a third of all events of a run. Waiting producers wait on a
+archsim.timing.simpy.kernel.Signal, fired when their room is granted.
 
 Tallies (spike events): ``sent`` by producers, ``received`` by consumer items, ``dropped`` when a
 sample has exited (speculate mode) with spikes still waiting or still coming. sent == received + dropped.
@@ -20,6 +21,8 @@ from __future__ import annotations
 from collections import deque
 
 import simpy
+
+from archsim.timing.simpy.kernel import Signal, fire
 
 
 class SpikeBuffer:
@@ -48,7 +51,7 @@ class SpikeBuffer:
         if not self.queue and self.level + amount <= self.capacity:
             self.level += amount
             return None
-        ev = simpy.Event(self.env)
+        ev = Signal()
         self.queue.append((amount, ev, n))
         return ev
 
@@ -58,7 +61,7 @@ class SpikeBuffer:
         while queue and self.level + queue[0][0] <= self.capacity:
             amt, ev, _ = queue.popleft()
             self.level += amt
-            ev.succeed()
+            fire(self.env, ev, 0)
 
     def consume(self, n: int, spikes: int) -> None:
         """The consumer item of sample n has used ``spikes`` events: free their room."""
@@ -85,7 +88,7 @@ class SpikeBuffer:
             for entry in self.queue:
                 if entry[2] == n:
                     amount -= entry[0]
-                    entry[1].succeed()
+                    fire(self.env, entry[1], 0)
                 else:
                     keep.append(entry)
             self.queue = keep

@@ -22,16 +22,17 @@ from tqdm import tqdm
 from archsim import graph as lg
 from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts
-from archsim.cycles import CoreTiming, SimTrace, image_load_cycles, occupancy_cycles, ttfs_lead
+from archsim.cycles import CoreTiming, SimTrace, image_load_cycles
 from archsim.exit_policy import ExitPlan
 from archsim.timing.lookahead import lookahead
 from archsim.timing.simpy.buffer import SpikeBuffer
 from archsim.timing.simpy.controller import ExitController
+from archsim.timing.simpy.kernel import Signal, fire, run as run_events, start
 from archsim.timing.simpy.core import CoreGroup
 from archsim.timing.simpy.layer import Layer, Out, Sample, Services
 from archsim.timing.simpy.offchip import OffChipChannel
 from archsim.timing.simpy.router import LinkReservations
-from archsim.timing.simpy.timeline import fire_at
+from archsim.timing.simpy.rows import SampleRows
 from archsim.mapping import Mapping
 from archsim.workload import Workload
 
@@ -61,27 +62,21 @@ class Chip:
                       plan.adaptive, plan.max_t)
 
         li_of = {name: i for i, name in enumerate(mapping.order)}
-        self.layers = [Layer(i, name, self.groups[mapping.layers[name].group], sv, timing.held[:, i].tolist(),
-                             timing.compute[:, i].tolist(), timing.offchip[:, i].tolist())
-                       for i, name in enumerate(mapping.order)]
+        self.layers = [Layer(i, name, self.groups[mapping.layers[name].group], sv) for i, name in enumerate(mapping.order)]
         entries = hw.core.spike_buffer.capacity_bits // hw.precision.spike_event_bits
         self.buffers: list[SpikeBuffer] = []
-        ttfs = timing.step is not None
         for e, ((u, v), route) in enumerate(mapping.routes.items()):
             src, dst = self.layers[li_of[u]], self.layers[li_of[v]]
-            spikes = counts.edge_spikes[(u, v)].tolist()
             buf = None
             if not route.local:
                 in_degree = sum(1 for w in g.predecessors(v) if w in li_of)
                 buf = SpikeBuffer(env, entries // max(1, in_degree), self.exited)
                 self.buffers.append(buf)
-                dst.in_buffers.append((buf, spikes))
-            occ = occupancy_cycles(counts.edge_max_link_flits[(u, v)], hw).tolist()
-            lead = None
-            if ttfs:
-                lead = ttfs_lead(timing.step[:, li_of[u]], timing.step[:, li_of[v]], timing.t_max).tolist()
-            src.outs.append(Out(e, buf, spikes, occ, [int(j) for j in route.link_ids], route.max_hops, lead))
+                dst.in_buffers.append((buf, e))
+            src.outs.append(Out(e, buf, [int(j) for j in route.link_ids], route.max_hops))
             dst.in_edges.append(e)
+        self.rows = SampleRows(hw, mapping, counts, timing)
+        ttfs = timing.step is not None
         self.n_edges = len(mapping.routes)
         for lay in self.layers:
             lay.first = g.has_edge(lg.INPUT, lay.name) and lg.INPUT not in li_of
@@ -106,17 +101,15 @@ class Chip:
             yield req
             self.slot_req[n] = req
             self.admit[n] = env.now
-            delivered = [[env.event() for _ in range(t_steps)] for _ in range(self.n_edges)]
-            decided = [env.event() for _ in range(t_steps)] if self.gate else None
-            ready = env.event()
-            s = self.samples[n] = Sample(n, self.exit_t[n], len(self.layers), delivered, decided, ready)
+            delivered = [[Signal() for _ in range(t_steps)] for _ in range(self.n_edges)]
+            decided = [Signal() for _ in range(t_steps)] if self.gate else None
+            ready = Signal()
+            held, compute, offc, spikes, occupancy, lead = self.rows.get(n)
+            s = self.samples[n] = Sample(n, self.exit_t[n], len(self.layers), delivered, decided, ready, spikes,
+                                         occupancy, lead)
             self.ran[n] = s.ran
-            for lay in self.layers:
-                env.process(lay.run(s))
-            if self.image_cycles:
-                fire_at(env, ready, self.offchip.reserve(self.image_cycles) - env.now)
-            else:
-                ready.succeed()
+            start(env, [lay.run(s, held[li], compute[li], offc[li]) for li, lay in enumerate(self.layers)])
+            fire(env, ready, self.offchip.reserve(self.image_cycles) - env.now if self.image_cycles else 0)
 
     def retire(self, s: Sample) -> None:
         """A sample leaves: its slot frees, and (when layers may run past the exit) its spikes still in
@@ -137,8 +130,8 @@ class Chip:
         with tqdm(total=self.n_samples, unit="img", file=sys.stderr, disable=not self.progress,
                   mininterval=0.5, leave=False, desc=self.label) as bar:
             self._bar = bar
-            self.env.process(self._source())
-            self.env.run()
+            start(self.env, [self._source()])
+            run_events(self.env)
             bar.update(self._retired % 50)
         self._bar = None
         if self._retired != self.n_samples:

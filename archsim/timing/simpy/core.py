@@ -11,7 +11,8 @@ speculative tail.
 
 Why not ``simpy.Resource``: it schedules an event for every request and every release (three events and
 ~15 us of Python per item, a quarter of a VGG16 run); this lock schedules one only when an item must
-wait for the cores, with the same order of service.
+wait for the cores, with the same order of service. A waiting item waits on a
+archsim.timing.simpy.kernel.Signal, fired when the cores are handed to it.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from collections import deque
 from itertools import count
 
 import simpy
+
+from archsim.timing.simpy.kernel import Signal, fire
 
 
 class CoreGroup:
@@ -38,7 +41,7 @@ class CoreGroup:
         if not self.taken:
             self.taken = True
             return None
-        ev = simpy.Event(self.env)
+        ev = Signal()
         if self.useful_first:
             heapq.heappush(self.ranked, (depth, next(self._arrival), ev))
         else:
@@ -47,8 +50,8 @@ class CoreGroup:
 
     def release(self) -> None:
         if self.queue:
-            self.queue.popleft().succeed()     # handed straight to the next in line
+            fire(self.env, self.queue.popleft(), 0)     # handed straight to the next in line
         elif self.ranked:
-            heapq.heappop(self.ranked)[2].succeed()
+            fire(self.env, heapq.heappop(self.ranked)[2], 0)
         else:
             self.taken = False

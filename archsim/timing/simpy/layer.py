@@ -8,14 +8,21 @@ while they are full), releases the cores and sends its spikes. The output layer 
 a decision after each timestep and retires the sample at its exit.
 
 Everything a layer uses is handed to it when the chip is built (its cores, its edges, the shared
-services) or when a sample is admitted (:class:`Sample`): it reads no other block's state.
+services) or when a sample is admitted (:class:`Sample`, with the sample's cycles and spikes): it reads
+no other block's state.
+
+The process is the hot loop of a run (one pass per work item), written for speed: events already
+processed are not yielded (the process would go on at once), and waits are
+archsim.timing.simpy.kernel.Signal entries pushed on SimPy's queue as ``simpy.Timeout`` would push them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from heapq import heappush
+
 from archsim.timing.simpy.core import CoreGroup
-from archsim.timing.simpy.timeline import fire_at
+from archsim.timing.simpy.kernel import NORMAL, Signal
 
 
 @dataclass
@@ -33,138 +40,170 @@ class Services:
 
 
 class Sample:
-    """One admitted image: the events its layers wait on and what has run."""
-    __slots__ = ("n", "exit_t", "ran", "delivered", "decided", "image_ready", "exited", "confirmed_at")
+    """One admitted image: the events its layers wait on, what has run, and its spikes per edge."""
+    __slots__ = ("n", "exit_t", "ran", "delivered", "decided", "image_ready", "exited", "confirmed_at",
+                 "spikes", "occupancy", "lead")
 
-    def __init__(self, n: int, exit_t: int, n_layers: int, delivered, decided, image_ready):
+    def __init__(self, n: int, exit_t: int, n_layers: int, delivered, decided, image_ready, spikes, occupancy,
+                 lead):
         self.n, self.exit_t = n, exit_t
         self.ran = [0] * n_layers                 # items run per layer (a prefix of the timesteps)
         self.delivered, self.decided, self.image_ready = delivered, decided, image_ready
         self.exited = False
         self.confirmed_at: list[float] = []       # when each decision is known (one per finished timestep)
+        self.spikes = spikes                      # [E][T] spike events over each edge
+        self.occupancy = occupancy                # [E][T] cycles the transfer holds its links
+        self.lead = lead                          # TTFS: [E] cycles a consumer may start after its producer
 
 
 class Out:
     """One out-edge of a layer at run time."""
-    __slots__ = ("e", "buffer", "spikes", "occupancy", "links", "max_hops", "lead")
+    __slots__ = ("e", "buffer", "links", "max_hops")
 
-    def __init__(self, e, buffer, spikes, occupancy, links, max_hops, lead):
-        self.e, self.buffer, self.spikes, self.occupancy = e, buffer, spikes, occupancy
-        self.links, self.max_hops, self.lead = links, max_hops, lead
+    def __init__(self, e, buffer, links, max_hops):
+        self.e, self.buffer, self.links, self.max_hops = e, buffer, links, max_hops
 
 
 class Layer:
-    def __init__(self, li: int, name: str, group: CoreGroup, services: Services, held, compute, offchip):
+    def __init__(self, li: int, name: str, group: CoreGroup, services: Services):
         self.li, self.name, self.group, self.sv = li, name, group, services
-        self.held, self.compute, self.offchip_cycles = held, compute, offchip   # [N][T] cycles
         self.first = self.sink = self.spills = self.ttfs = False
         self.in_edges: list[int] = []
-        self.in_buffers: list = []            # (SpikeBuffer, spikes [N][T]) of mesh-crossing in-edges
+        self.in_buffers: list = []            # (SpikeBuffer, edge) of mesh-crossing in-edges
         self.outs: list[Out] = []
         self.stall = 0.0
 
-    def reserve(self, n: int, t: int) -> list | None:
+    def reserve(self, s: Sample, t: int) -> list | None:
         """Reserve room in every consumer's spike buffer; the events to wait for (a full buffer = a
         stall), or None when all had room."""
         waits = None
+        n, spikes = s.n, s.spikes
         for out in self.outs:
             if out.buffer is not None:
-                ev = out.buffer.reserve(n, out.spikes[n][t])
+                ev = out.buffer.reserve(n, spikes[out.e][t])
                 if ev is not None:
                     waits = [ev] if waits is None else waits + [ev]
         return waits
 
-    def send(self, s: Sample, t: int) -> None:
+    def send(self, s: Sample, t: int, lead_from: float | None = None) -> None:
         """The spikes of item (s, t) travel to the consumers; each consumer's delivery event fires when
-        they have arrived."""
-        env, links = self.sv.env, self.sv.links
+        they have arrived. TTFS (``lead_from``: the item's start): they flow during the window, and a
+        consumer may start ``lead`` cycles after that start."""
+        env = self.sv.env
+        links, now, queue, eid = self.sv.links, env._now, env._queue, env._eid
+        delivered, occupancy = s.delivered, s.occupancy
         for out in self.outs:
-            delay = links.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
-            fire_at(env, s.delivered[out.e][t], delay)
+            e = out.e
+            delay = links.send(out.links, occupancy[e][t], out.max_hops) if out.links else 0.0
+            if lead_from is not None:
+                delay += max(s.lead[e] - (now - lead_from), 0.0)
+            heappush(queue, (now + delay, NORMAL, next(eid), delivered[e][t]))
 
     def emit(self, s: Sample, t: int, start: float):
         """TTFS: spikes flow during the window; consumers may start ``lead`` cycles after this start."""
-        env, links = self.sv.env, self.sv.links
-        waits = self.reserve(s.n, t)
+        waits = self.reserve(s, t)
         if waits:
-            t0 = env.now
+            t0 = self.sv.env._now
             for ev in waits:
-                yield ev
-            self.stall += env.now - t0
-        for out in self.outs:
-            delay = links.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
-            lead = out.lead[s.n] - (env.now - start)
-            fire_at(env, s.delivered[out.e][t], max(lead, 0.0) + delay)
+                if ev.callbacks is not None:
+                    yield ev
+            self.stall += self.sv.env._now - t0
+        self.send(s, t, start)
 
     def _depth(self, s: Sample, t: int) -> int:
         """Timesteps item t runs ahead of the decisions known now on its sample (0: it cannot be wasted)."""
         if not self.sv.adaptive:
             return 0
-        now = self.sv.env.now
+        now = self.sv.env._now
         known = sum(1 for at in s.confirmed_at if at <= now)
         return max(t - known, 0)
 
-    def run(self, s: Sample):
-        """Process: this layer's items of sample ``s``, one per timestep, until the sample stops."""
+    def _hold(self, n: int, t: int, held, compute, offc) -> float:
+        """Cycles item t holds the cores from now: spilled weights stream in over the off-chip channel
+        while the PEs work."""
+        if offc is not None and offc[t]:
+            start, comp = self.sv.env._now, int(compute[t])
+            end = max(start + comp, self.sv.offchip.reserve(offc[t])) + held[t] - comp
+            return end - start
+        return held[t]
+
+    def run(self, s: Sample, held, compute, offc):
+        """Process: this layer's items of sample ``s``, one per timestep, until the sample stops.
+        ``held``/``compute``/``offc`` [T]: the items' cycles (archsim.cycles.CoreTiming; ``offc`` None
+        when the layer's weights do not spill)."""
         sv, group = self.sv, self.group
-        env, timeout = sv.env, sv.env.timeout
-        n, held = s.n, self.held[s.n]
-        offc = self.offchip_cycles[n] if self.spills else None
-        delivered, decided = s.delivered, s.decided
+        env = sv.env
+        queue, eid = env._queue, env._eid
+        n = s.n
+        if not self.spills:
+            offc = None
+        delivered, decided, spikes = s.delivered, s.decided, s.spikes
         first, sink, ttfs = self.first, self.sink, self.ttfs
         in_edges, in_buffers, ran, li, look = self.in_edges, self.in_buffers, s.ran, self.li, sv.look
         lag = look.lag[li] if look.explicit[li] else 0     # waits itself for the decision on t - lag
         speculate = look.past_exit(li)                      # may run past the exit: stops when the sample leaves
         exit_t = s.exit_t
-        t_end = look.t_end(li, exit_t, sv.max_t)
         arbitrate = group.useful_first
-        for t in range(t_end):
+        for t in range(look.t_end(li, exit_t, sv.max_t)):
             if first and t == 0:
-                yield s.image_ready
-            elif lag and t >= lag:
-                yield decided[t - lag]
+                ev = s.image_ready
+            else:
+                ev = decided[t - lag] if lag and t >= lag else None
+            if ev is not None and ev.callbacks is not None:
+                yield ev
             for e in in_edges:
-                yield delivered[e][t]
+                ev = delivered[e][t]
+                if ev.callbacks is not None:
+                    yield ev
             if speculate and s.exited:
                 return
-            wait = group.acquire(self._depth(s, t) if arbitrate else 0)
-            if wait is not None:
-                yield wait
-            if speculate and s.exited:
-                group.release()
-                return
-            grant = env.now
+            if group.taken:                                 # wait for the cores (CoreGroup.acquire)
+                yield group.acquire(self._depth(s, t) if arbitrate else 0)
+                if speculate and s.exited:
+                    group.release()
+                    return
+            else:
+                group.taken = True
+            grant = env._now
             if ttfs:
                 yield from self.emit(s, t, grant)
-            if offc is not None and offc[t]:       # spilled weights stream in while the PEs work
-                start, comp = env.now, int(self.compute[n][t])
-                end = max(start + comp, sv.offchip.reserve(offc[t])) + held[t] - comp
-                yield timeout(end - start)
-            else:
-                yield timeout(held[t])
+            ev = Signal()
+            heappush(queue, (env._now + self._hold(n, t, held, compute, offc), NORMAL, next(eid), ev))
+            yield ev
             ran[li] = t + 1
-            for buf, spikes in in_buffers:
-                buf.consume(n, spikes[n][t])
+            for buf, e in in_buffers:
+                buf.consume(n, spikes[e][t])
             if not ttfs:
-                waits = self.reserve(n, t)
+                waits = self.reserve(s, t)
                 if waits:
-                    t0 = env.now
+                    t0 = env._now
                     for ev in waits:
-                        yield ev
-                    self.stall += env.now - t0
+                        if ev.callbacks is not None:
+                            yield ev
+                    self.stall += env._now - t0
             group.release()
-            group.busy += env.now - grant
+            group.busy += env._now - grant
             if not ttfs:
                 self.send(s, t)
-            if sink:
-                known = env.now
-                if sv.adaptive and t < sv.max_t - 1:
-                    known = sv.controller.reserve()
-                    s.confirmed_at.append(known)
-                    if sv.gate:
-                        fire_at(env, decided[t], known - env.now)
-                if t + 1 == exit_t:
-                    if known > env.now:
-                        yield timeout(known - env.now)
-                    sv.retire(s)
-                    return
+            if sink and (yield from self._decide(s, t)):
+                return
+
+    def _decide(self, s: Sample, t: int):
+        """After the output layer's timestep t: the controller's decision, and the sample's exit. True when
+        the sample has left."""
+        sv = self.sv
+        env = sv.env
+        known = env._now
+        if sv.adaptive and t < sv.max_t - 1:
+            known = sv.controller.reserve()
+            s.confirmed_at.append(known)
+            if sv.gate:
+                heappush(env._queue, (env._now + (known - env._now), NORMAL, next(env._eid), s.decided[t]))
+        if t + 1 == s.exit_t:
+            if known > env._now:
+                ev = Signal()
+                heappush(env._queue, (env._now + (known - env._now), NORMAL, next(env._eid), ev))
+                yield ev
+            sv.retire(s)
+            return True
+        return False
