@@ -68,6 +68,15 @@ class ItemCounts:
         return ItemCounts(self.layers, {**self.actions, "decisions": decisions}, self.edge_spikes,
                           self.edge_max_link_flits, self.core_spikes, self.fpp, self.core_load, self.setup)
 
+    def take(self, index) -> "ItemCounts":
+        """The counts of the samples ``index`` (as archsim.workload.Workload.take)."""
+        load = None if self.core_load is None else {
+            name: {k: v[index] for k, v in d.items()} for name, d in self.core_load.items()}
+        return ItemCounts(self.layers, {a: v[index] for a, v in self.actions.items()},
+                          {e: v[index] for e, v in self.edge_spikes.items()},
+                          {e: v[index] for e, v in self.edge_max_link_flits.items()},
+                          {u: v[index] for u, v in self.core_spikes.items()}, self.fpp, load, self.setup)
+
     def totals(self, mask: np.ndarray) -> dict[str, int]:
         return {a: int(v[mask].sum()) for a, v in self.actions.items()}
 
@@ -83,14 +92,23 @@ class ItemCounts:
 
     def link_flits(self, mapping: Mapping, mask: np.ndarray) -> np.ndarray:
         """Flits over each mesh link (mapping.links order), summed over the items that ran."""
-        out = np.zeros(len(mapping.links), dtype=np.int64)
+        return link_flits(mapping, self.link_sent(mapping, mask), self.fpp)
+
+    def link_sent(self, mapping: Mapping, mask: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+        """Per mesh-crossing edge, the spikes each source core sent over it ([K] int64), summed over the
+        items that ran: what :func:`link_flits` needs, and what adds up block by block (archsim.timing.chunks)."""
         li = {n: i for i, n in enumerate(self.layers)}
-        for (u, v), route in mapping.routes.items():
-            if route.local or not len(route.link_ids):
-                continue
-            sent = np.where(mask[:, li[u], :, None], self.core_spikes[u], 0).sum(axis=(0, 1))   # [K]
-            out[route.link_ids] += (sent @ route.link_uses).astype(np.int64) * self.fpp
-        return out
+        return {(u, v): np.where(mask[:, li[u], :, None], self.core_spikes[u], 0).sum(axis=(0, 1))
+                for (u, v), route in mapping.routes.items() if not route.local and len(route.link_ids)}
+
+
+def link_flits(mapping: Mapping, sent: dict[tuple[str, str], np.ndarray], fpp: int) -> np.ndarray:
+    """Flits over each mesh link (mapping.links order) of the spikes ``sent`` (ItemCounts.link_sent)."""
+    out = np.zeros(len(mapping.links), dtype=np.int64)
+    for uv, k_sent in sent.items():
+        route = mapping.routes[uv]
+        out[route.link_ids] += (k_sent @ route.link_uses).astype(np.int64) * fpp
+    return out
 
 
 def oracle_mask(plan: ExitPlan, n_layers: int, n_timesteps: int) -> np.ndarray:

@@ -80,6 +80,11 @@ class CoreTiming:
     step: np.ndarray | None    # TTFS: cycles per window step [N, L'] (None otherwise)
     t_max: int                 # TTFS t_max (0 otherwise)
 
+    def take(self, index) -> "CoreTiming":
+        """The cycles of the samples ``index`` (as archsim.workload.Workload.take)."""
+        return CoreTiming(self.compute[index], self.update[index], self.offchip[index], self.held[index],
+                          None if self.step is None else self.step[index], self.t_max)
+
 
 def bank_cycles(accesses: np.ndarray, sram: Sram) -> np.ndarray:
     """Cycles to serve ``accesses`` port-wide accesses on one core's banks (int64, 0 for none): the

@@ -48,6 +48,10 @@ class ExitPlan:
             return np.zeros_like(self.exit_t)
         return np.minimum(self.exit_t, self.max_t - 1)
 
+    def take(self, index: slice | np.ndarray) -> "ExitPlan":
+        """The plan of the samples ``index`` (as archsim.workload.Workload.take)."""
+        return ExitPlan(self.policy, self.threshold, self.exit_t[index], self.max_t)
+
 
 def first_exit(scores: np.ndarray, threshold: float) -> np.ndarray:
     """The exit rule, the one both the trainer and the simulator apply: per sample (rows of ``scores``

@@ -15,15 +15,17 @@ import pandas as pd
 
 from archsim import pooling
 from archsim.hwconfig import HwConfig, clock_hz
-from archsim.counts import ItemCounts, check_counts, item_counts, oracle_mask
+from archsim.counts import ItemCounts, oracle_mask
 from archsim.energy import Activity, EnergyReport, dynamic_j, energy_report
 from archsim.errors import UserError
 from archsim.exit_policy import ExitPlan, accuracy, plan_exits
-from archsim.cycles import CoreTiming, SimTrace, core_timing
+from archsim.cycles import CoreTiming, SimTrace
 from archsim.mapping import Mapping, map_network
 from archsim.summary import Summary
 from archsim.units import memories
-from archsim.timing import backend_name, schedule
+from archsim.tally import Tally
+from archsim.timing import backend_name, schedule_plans
+from archsim.timing.chunks import Chunk, ChunkSource
 from archsim.workload import Workload
 
 from archsim.choices import MODES  # noqa: E402 - the one list of mode names
@@ -51,31 +53,30 @@ class SimulationResult:
 @dataclass
 class _Run:
     plan: ExitPlan
-    counts: ItemCounts
-    timing: CoreTiming
     trace: SimTrace
+    tally: Tally
     totals: dict
     energy: EnergyReport
     seconds: float
+    setup: dict
 
 
-def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, mode: str, progress: bool,
-             reuse: _Run | None = None) -> _Run:
-    """Counts, cycles and the schedule of one plan; ``reuse``: a run of the same design and workload
-    under another plan, whose counts and cycles only differ in the controller's decisions."""
-    if reuse is None:
-        counts = item_counts(hw, mapping, wl, plan)
-        check_counts(counts, str(wl.source or "workload"))
-        timing = core_timing(hw, mapping, counts, wl)
-    else:
-        counts, timing = reuse.counts.for_plan(plan, wl), reuse.timing
-    trace = schedule(backend_name(hw, mode), hw, wl, mapping, plan, counts, timing, progress=progress)
-    totals = counts.totals(trace.executed)
-    seconds = trace.makespan / clock_hz(hw)
-    energy = energy_report(hw, wl.graph, mapping.order, counts.per_layer(trace.executed),
-                           activity(hw, mapping, trace, seconds), len(mapping.links), counts.setup,
-                           [mapping.layers[name].cores for name in mapping.order])
-    return _Run(plan, counts, timing, trace, totals, energy, seconds)
+def _execute(hw: HwConfig, wl: Workload, mapping: Mapping, plans: list[ExitPlan], mode: str, progress: bool,
+             chunk_samples: int | None = None) -> tuple[list[_Run], Chunk | None]:
+    """The schedule of every plan (a run and its fixed-T baseline: their counts and cycles differ only in
+    the controller's decisions), a block of samples at a time (archsim.timing.chunks), and each plan's
+    energy. Also the counts and cycles of every sample when the run was one block (else None)."""
+    tallies = [Tally(hw, wl, mapping.order, plan, detail=i == 0) for i, plan in enumerate(plans)]
+    source = ChunkSource(hw, mapping, wl, plans, lambda i, c, ex: tallies[i].add(c.counts[i], ex, c.lo, c.hi),
+                         chunk_samples)
+    traces = schedule_plans(backend_name(hw, mode), hw, wl, mapping, plans, source, progress=progress)
+    runs = []
+    for plan, trace, tally in zip(plans, traces, tallies):
+        seconds = trace.makespan / clock_hz(hw)
+        energy = energy_report(hw, wl.graph, mapping.order, tally.per_layer, activity(hw, mapping, trace, seconds),
+                               len(mapping.links), source.setup, [mapping.layers[name].cores for name in mapping.order])
+        runs.append(_Run(plan, trace, tally, tally.totals, energy, seconds, dict(source.setup or {})))
+    return runs, source.whole()
 
 
 def activity(hw: HwConfig, mapping: Mapping, trace: SimTrace, seconds: float) -> Activity:
@@ -145,25 +146,29 @@ def resolve_policy(hw, wl, exit_policy, threshold, timesteps) -> tuple[str, floa
 
 def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
                    timesteps: int | None = None, mode: str = "simpy", progress: bool = False,
-                   baseline: bool = True, mapping: Mapping | None = None) -> SimulationResult:
+                   baseline: bool = True, mapping: Mapping | None = None,
+                   chunk_samples: int | None = None) -> SimulationResult:
     """Simulate ``wl`` on ``hw``. ``exit_policy``/``threshold`` default to the hwconfig's controller;
     ``timesteps`` (fixed policy only) defaults to the workload's T. ``mapping``: a placement to reuse
     (by default the workload's own, archsim.mapping.map_network), e.g. to compare two workloads on the
-    same placement: the placement follows the workload's mean spike counts, so it may differ."""
+    same placement: the placement follows the workload's mean spike counts, so it may differ.
+    ``chunk_samples``: samples counted at a time (archsim.timing.chunks; default: up to 1,000); the
+    result's ``counts`` and ``timing`` are those of every sample when the run is one block, else None."""
     if mode not in MODES:
         raise UserError("command line", "--mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
     policy, thr, sources = resolve_policy(hw, wl, exit_policy, threshold, timesteps)
     plan = plan_exits(wl, policy, thr, timesteps, source="command line")
     mapping = mapping or map_network(hw, wl)
-    run = _execute(hw, wl, mapping, plan, mode, progress)
-    base = None
+    plans = [plan]
     if baseline and (plan.adaptive or plan.max_t < wl.timesteps):
-        base = _execute(hw, wl, mapping, plan_exits(wl, "fixed"), mode, progress, reuse=run)
+        plans.append(plan_exits(wl, "fixed"))
+    runs, whole = _execute(hw, wl, mapping, plans, mode, progress, chunk_samples)
+    run, base = runs[0], runs[1] if len(runs) > 1 else None
     summary = _summary(hw, wl, mapping, run, base, mode, sources)
     per_layer = _per_layer(hw, wl, mapping, run)
     per_sample = _per_sample(hw, wl, run)
-    return SimulationResult(summary, per_layer, per_sample, mapping, plan, run.trace, run.counts, run.timing,
-                            run.energy)
+    return SimulationResult(summary, per_layer, per_sample, mapping, plan, run.trace,
+                            whole.counts[0] if whole else None, whole.timing if whole else None, run.energy)
 
 
 def simulate(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
@@ -186,7 +191,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
              sources: dict) -> Summary:
     n, tr, tot, plan = wl.n_samples, run.trace, run.totals, run.plan
     lat = _latency_us(hw, tr)
-    oracle = run.counts.totals(oracle_mask(plan, len(mapping.order), wl.timesteps))
+    oracle = run.tally.useful
     wasted_items = int(tr.executed.sum() - oracle_mask(plan, len(mapping.order), wl.timesteps).sum())
     cycles = int(math.ceil(tr.makespan))
     fps = n / run.seconds if run.seconds > 0 else math.inf
@@ -235,7 +240,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
         synaptic_ops_per_image_useful=(oracle["accumulates"] + oracle["macs"]) / n,
         counts=tot,
         counts_useful=oracle,
-        counts_setup=dict(run.counts.setup or {}),
+        counts_setup=run.setup,
         speculation={"wasted_items": wasted_items,
                      "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"])},
         early_exit_savings=savings,
@@ -264,7 +269,7 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
 
 def _per_layer(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run) -> pd.DataFrame:
     tr = run.trace
-    per = run.counts.per_layer(tr.executed)
+    per = run.tally.per_layer
     timing_busy = np.zeros(len(mapping.order))
     rows = []
     energy = dynamic_j(hw, wl.graph, mapping.order, per)
@@ -285,12 +290,11 @@ def _per_layer(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run) -> pd.Da
 
 def _per_sample(hw: HwConfig, wl: Workload, run: _Run) -> pd.DataFrame:
     tr, plan = run.trace, run.plan
-    per = run.counts.per_sample(tr.executed)
-    per_layer = run.counts.per_sample_layer(tr.executed)
+    per = run.tally.per_sample
     pred = wl.predictions[np.arange(wl.n_samples), plan.exit_t - 1]
     return pd.DataFrame({
         "sample": np.arange(wl.n_samples), "label": wl.labels, "exit_timestep": plan.exit_t, "prediction": pred,
         "correct": pred == wl.labels, "admit_cycle": tr.admit, "finish_cycle": tr.finish,
         "latency_us": _latency_us(hw, tr), "items": tr.executed.sum(axis=(1, 2)),
         "spikes": per["spikes_out"], "synaptic_ops": per["accumulates"] + per["macs"],
-        "energy_dynamic_j": dynamic_j(hw, wl.graph, run.counts.layers, per_layer).sum(axis=1)})
+        "energy_dynamic_j": run.tally.energy_dynamic_j})

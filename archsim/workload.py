@@ -83,15 +83,27 @@ class Workload:
 
     def subset(self, n: int) -> "Workload":
         """The first ``n`` samples (for quick runs and sweeps over sample counts)."""
+        return self.take(slice(0, n))
+
+    def take(self, index: slice | np.ndarray) -> "Workload":
+        """The samples ``index`` (a slice with step 1, or sorted distinct sample indices), renumbered from
+        0: a block of samples to count on its own (archsim.timing.chunks), or a sample of them."""
+        if isinstance(index, slice):
+            index = np.arange(self.n_samples)[index]
+        index = np.asarray(index, dtype=np.int64)
+        contiguous = len(index) == 0 or (index[-1] - index[0] + 1 == len(index))
+        pick = slice(int(index[0]), int(index[-1]) + 1) if contiguous and len(index) else index
         neuron_spikes, samples = {}, None
         if self.neuron_samples is not None:
-            keep = self.neuron_samples < n
-            samples = self.neuron_samples[keep]
+            pos = np.searchsorted(index, self.neuron_samples)
+            keep = pos < len(index)
+            keep[keep] = index[pos[keep]] == self.neuron_samples[keep]
+            samples = pos[keep]
             neuron_spikes = {k: v[keep] for k, v in self.neuron_spikes.items()}
-        return Workload(self.graph, self.spikes[:n], self.labels[:n], self.predictions[:n],
-                        {k: v[:n] for k, v in self.scores.items()}, self.exit_timestep[:n], dict(self.meta),
+        return Workload(self.graph, self.spikes[pick], self.labels[pick], self.predictions[pick],
+                        {k: v[pick] for k, v in self.scores.items()}, self.exit_timestep[pick], dict(self.meta),
                         self.channel_spikes_mean, self.source, neuron_spikes, samples,
-                        {k: v[:n] for k, v in self.pooled_cells.items()})
+                        {k: v[pick] for k, v in self.pooled_cells.items()})
 
     def neuron_raster(self, layer: str) -> np.ndarray:
         """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked)."""

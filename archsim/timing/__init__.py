@@ -2,10 +2,15 @@
 
 Every backend is one module (or package) here with the same entry,
 
-    schedule(hw, wl, mapping, plan, counts, timing, *, progress=False) -> archsim.cycles.SimTrace
+    schedule_plans(hw, wl, mapping, plans, source, *, progress=False) -> list[archsim.cycles.SimTrace]
 
 that takes the same action counts (archsim.counts: the oracle every backend shares) and per-item cycles
-(archsim.cycles), and returns the same trace, which energy and the report read:
+(archsim.cycles), a block of samples at a time from ``source`` (archsim.timing.chunks.ChunkSource, which
+serves several exit plans at once: a run and its fixed-T baseline), tells the source when each block's
+items are final, and returns one trace per plan, which energy and the report read; and, for one plan
+whose counts and cycles of every sample are made already,
+
+    schedule(hw, wl, mapping, plan, counts, timing, *, progress=False) -> archsim.cycles.SimTrace
 
   simpy/       the discrete-event model (``--mode simpy``, the default): contention, back-pressure,
                the layer/timestep wavefront, image pipelining, speculation
@@ -35,7 +40,13 @@ def backend_name(hw, mode: str) -> str:
     return "barrier" if hw.timing.mode == "barrier" else mode
 
 
+def schedule_plans(name: str, hw, wl, mapping, plans, source, *, progress: bool = False):
+    """Run backend ``name`` (a key of :data:`BACKENDS`) on every plan of ``source``; a SimTrace per plan."""
+    backend = importlib.import_module(BACKENDS[name])
+    return backend.schedule_plans(hw, wl, mapping, plans, source, progress=progress)
+
+
 def schedule(name: str, hw, wl, mapping, plan, counts, timing, *, progress: bool = False):
-    """Run backend ``name`` (a key of :data:`BACKENDS`) on one plan's counts and cycles; its SimTrace."""
+    """Run backend ``name`` on one plan's counts and cycles of every sample (one block); its SimTrace."""
     backend = importlib.import_module(BACKENDS[name])
     return backend.schedule(hw, wl, mapping, plan, counts, timing, progress=progress)

@@ -41,9 +41,10 @@ import numpy as np
 
 from archsim import graph as lg
 from archsim.hwconfig import HwConfig
-from archsim.counts import ItemCounts, oracle_mask
+from archsim.counts import ItemCounts, link_flits, oracle_mask
 from archsim.exit_policy import ExitPlan
 from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
+from archsim.timing.chunks import one_block
 from archsim.mapping import Mapping
 from archsim.timing.lookahead import Lookahead, lookahead
 from archsim.timing.replay import Edge, replay
@@ -53,74 +54,127 @@ from archsim.workload import Workload
 REPLAY_IMAGES = 256      # images replayed first come first served to measure how long they wait (archsim.timing.replay)
 
 
-def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPlan, counts: ItemCounts,
-                      timing: CoreTiming, executed: np.ndarray) -> SimTrace:
-    """``executed``: the items that run when every sample stops at its exit (the oracle); speculation
-    adds to it (module docstring)."""
-    g = wl.graph
-    n, t_steps = wl.n_samples, wl.timesteps
-    order = mapping.order
-    li_of = {name: i for i, name in enumerate(order)}
-    # an item's cycles with the off-chip channel to itself: spilled reads overlap compute
-    dur = timing.held + np.maximum(timing.offchip - timing.compute, 0)
-    hop = hw.router.hop_latency_cycles
-    occ = {e: occupancy_cycles(counts.edge_max_link_flits[e], hw) for e in mapping.routes}     # [N, T] cycles
-    transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.max_hops * hop
-                for e, route in mapping.routes.items()}
-    lead = {} if timing.step is None else {          # TTFS: [N] cycles a consumer may start after its producer
-        (u, v): ttfs_lead(timing.step[:, li_of[u]], timing.step[:, li_of[v]], timing.t_max) for u, v in mapping.routes}
-    load = image_load_cycles(hw, wl)
-    decide = hw.controller.decision_cycles if plan.adaptive else 0
-    look = lookahead(hw.controller.layers_ahead, g, order, plan.adaptive)
-    sink = next(name for name in order if g.out_degree(name) == 0)
+class _Model:
+    """What every plan of a run shares: the placement's order, edges, and per-item delays of a block."""
 
-    latency, start_all = _longest_paths(g, order, li_of, plan, dur, transfer, lead, load, look, decide, sink)
+    def __init__(self, hw: HwConfig, wl: Workload, mapping: Mapping):
+        self.hw, self.wl, self.mapping, self.g = hw, wl, mapping, wl.graph
+        self.order = mapping.order
+        self.li_of = {name: i for i, name in enumerate(self.order)}
+        self.hop = hw.router.hop_latency_cycles
+        self.load = image_load_cycles(hw, wl)
+        self.sink = next(name for name in self.order if self.g.out_degree(name) == 0)
 
-    past = [li for li in range(len(order)) if look.past_exit(li) and li != li_of[sink]]
-    if plan.adaptive and past:
-        # [N, L', T]: how many timesteps each layer of each sample may run (archsim.timing.lookahead)
-        t_end = np.stack([np.array([look.t_end(li, e, plan.max_t) for e in range(t_steps + 1)])[plan.exit_t]
-                          for li in range(len(order))], axis=1)
-        running_on = (start_all < latency[:, None, None]) & (np.arange(t_steps)[None, None, :] < t_end[:, :, None])
-        keep = np.zeros(len(order), dtype=bool)
-        keep[past] = True
-        executed = executed | (running_on & keep[None, :, None])
-    k = min(hw.pipeline.images_in_flight, n)       # no more images in flight than there are images
-    # the waiting: replay REPLAY_IMAGES samples spread over the workload as the SimPy chip serves them
-    s_n = min(n, REPLAY_IMAGES)
-    pick = np.linspace(0, n - 1, s_n).round().astype(np.int64)
-    edges = [Edge(li_of[u], li_of[v], [int(j) for j in route.link_ids] if not route.local else [],
-                  occ[(u, v)][pick], route.max_hops, lead[(u, v)][pick] if lead else None)
-             for (u, v), route in mapping.routes.items()]
-    rep = replay(timing.held[pick], timing.compute[pick], timing.offchip[pick],
-                 [mapping.layers[name].group for name in order], edges,
-                 [g.has_edge(lg.INPUT, name) and lg.INPUT not in li_of for name in order], li_of[sink],
-                 plan.exit_t[pick], plan.max_t, k, load, hop, decide, plan.adaptive, look, len(mapping.links))
-    replayed = rep.finish - rep.admit
-    latency = latency * float(replayed.sum() / latency[pick].sum())
-    latency[pick] = replayed
-    executed[pick] = rep.executed
-    mean_latency = float(latency.mean())
-    group_busy = np.zeros(len(mapping.groups))
-    for li, name in enumerate(order):
-        group_busy[mapping.layers[name].group] += float(np.where(executed[:, li], dur[:, li], 0).sum())
-    offchip_busy = float(np.where(executed, timing.offchip, 0).sum()) + n * load
-    controller_busy = float(counts.totals(executed)["decisions"] * hw.controller.decision_cycles)
-    link_busy = counts.link_flits(mapping, executed) * cycles_per_flit(hw)
-    blocks = [group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))]
-    bottleneck = max(blocks)
-    if s_n == n:                                   # every image replayed
-        admit, finish = rep.admit, rep.finish
-        makespan = max(rep.makespan, bottleneck)
-    else:
-        makespan = max(bottleneck - bottleneck / n + mean_latency, n * mean_latency / k, float(latency.max()))
-        admit = np.arange(n) * (makespan - mean_latency) / max(n - 1, 1)
-        finish = admit + latency
-    decisions = int(counts.totals(executed)["decisions"])
-    return SimTrace(executed=executed, admit=admit, finish=finish, makespan=float(makespan),
-                    group_busy=group_busy, layer_stall=np.zeros(len(order)), link_busy=link_busy,
-                    offchip_busy=offchip_busy, controller_busy=controller_busy, decisions=decisions,
-                    spikes_sent=None, spikes_received=None, spikes_dropped=None)   # not tracked
+    def delays(self, chunk, i: int) -> tuple:
+        """Of a block's samples under plan i: item cycles with the off-chip channel to itself (spilled
+        reads overlap compute) [n, L', T], link occupancy and transfer cycles per edge [n, T], and the
+        TTFS leads per edge [n] (empty when not TTFS)."""
+        timing, counts = chunk.timing, chunk.counts[i]
+        dur = timing.held + np.maximum(timing.offchip - timing.compute, 0)
+        occ = {e: occupancy_cycles(counts.edge_max_link_flits[e], self.hw) for e in self.mapping.routes}
+        transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.max_hops * self.hop
+                    for e, route in self.mapping.routes.items()}
+        lead = {} if timing.step is None else {
+            (u, v): ttfs_lead(timing.step[:, self.li_of[u]], timing.step[:, self.li_of[v]], timing.t_max)
+            for u, v in self.mapping.routes}
+        return dur, occ, transfer, lead
+
+    def contention_free(self, chunk, i: int, plan: ExitPlan, look: Lookahead) -> tuple:
+        """A block's contention-free latencies [n] and item starts [n, L', T] (:func:`_longest_paths`), and
+        its delays (:meth:`delays`)."""
+        dur, occ, transfer, lead = self.delays(chunk, i)
+        decide = self.hw.controller.decision_cycles if plan.adaptive else 0
+        latency, start_all = _longest_paths(self.g, self.order, self.li_of, plan, dur, transfer, lead, self.load,
+                                            look, decide, self.sink)
+        return latency, start_all, dur, occ, lead
+
+
+class _Plan:
+    """One plan's analytic schedule, made block by block: the replayed sample first (:meth:`replay`), then
+    every block (:meth:`add`), then the trace (:meth:`trace`)."""
+
+    def __init__(self, model: _Model, plan: ExitPlan):
+        self.m, self.plan = model, plan
+        n, t_steps, n_layers = model.wl.n_samples, model.wl.timesteps, len(model.order)
+        self.look = lookahead(model.hw.controller.layers_ahead, model.g, model.order, plan.adaptive)
+        self.k = min(model.hw.pipeline.images_in_flight, n)      # no more images in flight than images
+        self.latency = np.zeros(n)
+        self.executed = np.zeros((n, n_layers, t_steps), dtype=bool)
+        self.layer_busy = np.zeros(n_layers, dtype=np.int64)     # cycles of the items that ran, per layer
+        self.offchip = 0                                         # cycles on the channel (spilled reads)
+        self.decisions = 0
+        self.sent: dict = {}                                     # ItemCounts.link_sent, summed
+        self.fpp = 0                                             # flits per packet (the counts')
+
+    def replay(self, pick: np.ndarray, picked, i: int) -> None:
+        """Replay the samples ``pick`` (``picked``: their block, archsim.timing.chunks.ChunkSource.samples) as
+        the SimPy chip serves them: their latencies, and the scale of every other sample's."""
+        m, plan = self.m, self.plan
+        free, _, _, occ, lead = m.contention_free(picked, i, plan.take(pick), self.look)
+        edges = [Edge(m.li_of[u], m.li_of[v], [int(j) for j in route.link_ids] if not route.local else [],
+                      occ[(u, v)], route.max_hops, lead[(u, v)] if lead else None)
+                 for (u, v), route in m.mapping.routes.items()]
+        decide = m.hw.controller.decision_cycles if plan.adaptive else 0
+        t = picked.timing
+        self.rep = replay(t.held, t.compute, t.offchip, [m.mapping.layers[name].group for name in m.order], edges,
+                          [m.g.has_edge(lg.INPUT, name) and lg.INPUT not in m.li_of for name in m.order],
+                          m.li_of[m.sink], plan.exit_t[pick], plan.max_t, self.k, m.load, m.hop, decide,
+                          plan.adaptive, self.look, len(m.mapping.links))
+        replayed = self.rep.finish - self.rep.admit
+        self.pick, self.replayed = pick, replayed
+        self.scale = float(replayed.sum() / free.sum())
+
+    def add(self, chunk, i: int) -> np.ndarray:
+        """Block ``chunk`` under this plan (the ``i``-th of the run): its items that run (bool [n, L', T])."""
+        m, plan, lo, hi = self.m, self.plan, chunk.lo, chunk.hi
+        sub = plan.take(slice(lo, hi))
+        latency, start_all, dur, _, _ = m.contention_free(chunk, i, sub, self.look)
+        executed = oracle_mask(sub, len(m.order), m.wl.timesteps)
+        past = [li for li in range(len(m.order)) if self.look.past_exit(li) and li != m.li_of[m.sink]]
+        if plan.adaptive and past:
+            # [n, L', T]: how many timesteps each layer of each sample may run (archsim.timing.lookahead)
+            t_end = np.stack([np.array([self.look.t_end(li, e, plan.max_t) for e in range(m.wl.timesteps + 1)])[sub.exit_t]
+                              for li in range(len(m.order))], axis=1)
+            running_on = (start_all < latency[:, None, None]) & (np.arange(m.wl.timesteps)[None, None, :] < t_end[:, :, None])
+            keep = np.zeros(len(m.order), dtype=bool)
+            keep[past] = True
+            executed = executed | (running_on & keep[None, :, None])
+        latency = latency * self.scale
+        mine = (self.pick >= lo) & (self.pick < hi)               # replayed samples of this block
+        latency[self.pick[mine] - lo] = self.replayed[mine]
+        executed[self.pick[mine] - lo] = self.rep.executed[mine]
+        self.latency[lo:hi], self.executed[lo:hi] = latency, executed
+        self.layer_busy += np.where(executed, dur, 0).sum(axis=(0, 2))
+        self.offchip += int(np.where(executed, chunk.timing.offchip, 0).sum())
+        counts = chunk.counts[i]
+        self.fpp = counts.fpp
+        self.decisions += int(counts.actions["decisions"][executed].sum())
+        for e, v in counts.link_sent(m.mapping, executed).items():
+            self.sent[e] = self.sent[e] + v if e in self.sent else v
+        return executed
+
+    def trace(self) -> SimTrace:
+        """The plan's trace once every block is in (module docstring: the makespan's three bounds)."""
+        m, n = self.m, self.m.wl.n_samples
+        group_busy = np.zeros(len(m.mapping.groups))
+        for li, name in enumerate(m.order):
+            group_busy[m.mapping.layers[name].group] += float(self.layer_busy[li])
+        offchip_busy = float(self.offchip) + n * m.load
+        controller_busy = float(self.decisions * m.hw.controller.decision_cycles)
+        link_busy = link_flits(m.mapping, self.sent, fpp=self.fpp) * cycles_per_flit(m.hw)
+        bottleneck = max([group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))])
+        latency, mean_latency = self.latency, float(self.latency.mean())
+        if len(self.pick) == n:                      # every image replayed
+            admit, finish = self.rep.admit, self.rep.finish
+            makespan = max(self.rep.makespan, bottleneck)
+        else:
+            makespan = max(bottleneck - bottleneck / n + mean_latency, n * mean_latency / self.k, float(latency.max()))
+            admit = np.arange(n) * (makespan - mean_latency) / max(n - 1, 1)
+            finish = admit + latency
+        return SimTrace(executed=self.executed, admit=admit, finish=finish, makespan=float(makespan),
+                        group_busy=group_busy, layer_stall=np.zeros(len(m.order)), link_busy=link_busy,
+                        offchip_busy=offchip_busy, controller_busy=controller_busy, decisions=int(self.decisions),
+                        spikes_sent=None, spikes_received=None, spikes_dropped=None)   # not tracked
 
 
 def _longest_paths(g, order: list[str], li_of: dict[str, int], plan: ExitPlan, dur: np.ndarray, transfer: dict,
@@ -161,8 +215,25 @@ def _longest_paths(g, order: list[str], li_of: dict[str, int], plan: ExitPlan, d
     return latency, start_all
 
 
+def schedule_plans(hw: HwConfig, wl: Workload, mapping: Mapping, plans: list[ExitPlan], source, *,
+                   progress: bool = False) -> list[SimTrace]:
+    """The timing-backend entry (archsim.timing): the analytic schedule of each plan, starting from the
+    oracle's items. ``progress``: unused (no progress bar; the analytic mode takes seconds)."""
+    model = _Model(hw, wl, mapping)
+    n = wl.n_samples
+    pick = np.linspace(0, n - 1, min(n, REPLAY_IMAGES)).round().astype(np.int64)
+    picked = source.samples(pick)
+    runs = [_Plan(model, plan) for plan in plans]
+    for i, run in enumerate(runs):
+        run.replay(pick, picked, i)
+    for k in range(len(source)):
+        chunk = source.chunk(k)
+        for i, run in enumerate(runs):
+            source.done(k, i, run.add(chunk, i))
+    return [run.trace() for run in runs]
+
+
 def schedule(hw: HwConfig, wl: Workload, mapping: Mapping, plan: ExitPlan, counts: ItemCounts, timing: CoreTiming,
              *, progress: bool = False) -> SimTrace:
-    """The timing-backend entry (archsim.timing): the analytic schedule, starting from the oracle's items.
-    ``progress``: unused (no progress bar; the analytic mode takes seconds)."""
-    return analytic_schedule(hw, mapping, wl, plan, counts, timing, oracle_mask(plan, len(mapping.order), wl.timesteps))
+    """One plan, its counts and cycles of every sample given (archsim.timing.chunks.one_block)."""
+    return one_block(schedule_plans, hw, wl, mapping, plan, counts, timing, progress)

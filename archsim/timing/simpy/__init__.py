@@ -26,4 +26,4 @@ private to a core that runs one item at a time. Measured on the VGG16 workload: 
 controller and ``simpy.Container`` spike buffers the model ran about 28,000 items per CPU-second; as
 built here, about 85,000 (a 10,000-image run is ~470,000 items, plus its fixed-T baseline).
 """
-from archsim.timing.simpy.chip import schedule  # noqa: F401 - the backend's entry (archsim.timing.BACKENDS)
+from archsim.timing.simpy.chip import schedule, schedule_plans  # noqa: F401 - the backend's entries (archsim.timing.BACKENDS)

@@ -45,14 +45,14 @@ def fire(env: simpy.Environment, event, delay) -> None:
 
 class Proc:
     """A generator driven by events: it runs until it yields an event not yet processed, and goes on when
-    that event is processed (the queue calls ``resume``). Events' values are not passed in."""
-    __slots__ = ("gen", "resume")
+    that event is processed (the queue calls ``resume``). Events' values are not passed in. (No
+    reference to itself, so a finished process is freed at once, not left to the garbage collector.)"""
+    __slots__ = ("gen",)
 
     def __init__(self, gen):
         self.gen = gen
-        self.resume = self._resume
 
-    def _resume(self, _event=None) -> None:
+    def resume(self, _event=None) -> None:
         send = self.gen.send
         while True:
             try:
@@ -73,11 +73,11 @@ def start(env: simpy.Environment, gens) -> None:
     heappush(env._queue, (env._now, URGENT, next(env._eid), ev))
 
 
-def run(env: simpy.Environment) -> None:
-    """Process every scheduled event in SimPy's order (``Environment.run()`` with no ``until``; the chip's
-    events never fail, so there is no failure to raise)."""
+def run(env: simpy.Environment, stop: list[bool]) -> None:
+    """Process the scheduled events in SimPy's order (``Environment.run()``; the chip's events never fail,
+    so there is no failure to raise) until none is left or an event's callback sets ``stop[0]``."""
     queue = env._queue
-    while queue:
+    while queue and not stop[0]:
         env._now, _, _, event = heappop(queue)
         callbacks, event.callbacks = event.callbacks, None
         for callback in callbacks:

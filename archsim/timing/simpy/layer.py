@@ -33,6 +33,7 @@ class Services:
     offchip: object
     controller: object
     retire: object               # callable(Sample): the sample leaves the chip
+    settle: object               # callable(Sample): it has left and its last item has run
     look: object                 # archsim.timing.lookahead.Lookahead: which layers wait for which decision
     gate: bool                   # some layer waits for decisions (look.gated): the decision events exist
     adaptive: bool
@@ -42,7 +43,7 @@ class Services:
 class Sample:
     """One admitted image: the events its layers wait on, what has run, and its spikes per edge."""
     __slots__ = ("n", "exit_t", "ran", "delivered", "decided", "image_ready", "exited", "confirmed_at",
-                 "spikes", "occupancy", "lead")
+                 "spikes", "occupancy", "lead", "live")
 
     def __init__(self, n: int, exit_t: int, n_layers: int, delivered, decided, image_ready, spikes, occupancy,
                  lead):
@@ -54,6 +55,7 @@ class Sample:
         self.spikes = spikes                      # [E][T] spike events over each edge
         self.occupancy = occupancy                # [E][T] cycles the transfer holds its links
         self.lead = lead                          # TTFS: [E] cycles a consumer may start after its producer
+        self.live = 0                             # items granted their cores and not yet done
 
 
 class Out:
@@ -145,6 +147,8 @@ class Layer:
         exit_t = s.exit_t
         arbitrate = group.useful_first
         for t in range(look.t_end(li, exit_t, sv.max_t)):
+            if speculate and s.exited:     # (a stalled item's tail may end after its sample left)
+                return
             if first and t == 0:
                 ev = s.image_ready
             else:
@@ -164,6 +168,7 @@ class Layer:
                     return
             else:
                 group.taken = True
+            s.live += 1
             grant = env._now
             if ttfs:
                 yield from self.emit(s, t, grant)
@@ -171,6 +176,9 @@ class Layer:
             heappush(queue, (env._now + self._hold(n, t, held, compute, offc), NORMAL, next(eid), ev))
             yield ev
             ran[li] = t + 1
+            s.live -= 1
+            if s.exited and not s.live:
+                sv.settle(s)
             for buf, e in in_buffers:
                 buf.consume(n, spikes[e][t])
             if not ttfs:
