@@ -26,33 +26,35 @@ from archsim.timing.simpy.kernel import Signal, fire
 
 
 class SpikeBuffer:
-    def __init__(self, env: simpy.Environment, capacity_events: int, exited: list[bool]):
-        self.env = env
+    """The buffer of edge ``e``. What each sample has sent and not yet used (``pending``) and the room
+    it holds (``room``) live on the sample (archsim.timing.simpy.layer.Sample, one entry per edge), so
+    they go with it."""
+
+    def __init__(self, env: simpy.Environment, e: int, capacity_events: int):
+        self.env, self.e = env, e
         self.capacity = max(1, int(capacity_events))
         self.level = 0                        # events' room currently reserved
-        self.queue: deque = deque()           # producers waiting for room: (amount, event)
-        self.exited = exited                  # the chip's per-sample flag: its spikes are no longer wanted
-        self.room: dict[int, int] = {}        # sample -> room reserved (granted or queued), not yet freed
-        self.waiting: dict[int, int] = {}     # sample -> spikes sent and not yet used
+        self.queue: deque = deque()           # producers waiting for room: (amount, event, sample)
         self.sent = self.received = self.dropped = 0
 
-    def reserve(self, n: int, spikes: int):
-        """Reserve room for ``spikes`` events (capped at the capacity) for sample n. Returns an event to
+    def reserve(self, s, spikes: int):
+        """Reserve room for ``spikes`` events (capped at the capacity) for sample s. Returns an event to
         wait on when the buffer is full, else None (the room is taken at once)."""
         self.sent += spikes
-        if self.exited[n]:
+        if s.exited:
             self.dropped += spikes
             return None
-        amount = min(spikes, self.capacity)
-        self.waiting[n] = self.waiting.get(n, 0) + spikes
+        e, cap = self.e, self.capacity
+        amount = spikes if spikes < cap else cap
+        s.pending[e] += spikes
         if not amount:
             return None
-        self.room[n] = self.room.get(n, 0) + amount
-        if not self.queue and self.level + amount <= self.capacity:
+        s.room[e] += amount
+        if not self.queue and self.level + amount <= cap:
             self.level += amount
             return None
         ev = Signal()
-        self.queue.append((amount, ev, n))
+        self.queue.append((amount, ev, s))
         return ev
 
     def _free(self, amount: int) -> None:
@@ -63,30 +65,29 @@ class SpikeBuffer:
             self.level += amt
             fire(self.env, ev, 0)
 
-    def consume(self, n: int, spikes: int) -> None:
-        """The consumer item of sample n has used ``spikes`` events: free their room."""
-        if n not in self.waiting:
-            return                            # sample exited: already dropped
+    def consume(self, s, spikes: int) -> None:
+        """The consumer item of sample s has used ``spikes`` events: free their room."""
+        e = self.e
+        if not s.pending[e]:
+            return                            # sample exited: already dropped (or nothing was sent)
         self.received += spikes
-        self.waiting[n] -= spikes
-        if not self.waiting[n]:
-            del self.waiting[n]
-        amount = min(spikes, self.capacity)
+        s.pending[e] -= spikes
+        amount = spikes if spikes < self.capacity else self.capacity
         if amount:
-            self.room[n] -= amount
-            if not self.room[n]:
-                del self.room[n]
+            s.room[e] -= amount
             self._free(amount)
 
-    def drop(self, n: int) -> None:
-        """Sample n has exited: what waits for it will never be used. Its queued reservations are let
+    def drop(self, s) -> None:
+        """Sample s has exited: what waits for it will never be used. Its queued reservations are let
         go (their producers continue), its granted room is freed."""
-        self.dropped += self.waiting.pop(n, 0)
-        amount = self.room.pop(n, 0)
-        if any(entry[2] == n for entry in self.queue):
+        e = self.e
+        self.dropped += s.pending[e]
+        amount = s.room[e]
+        s.pending[e] = s.room[e] = 0
+        if any(entry[2] is s for entry in self.queue):
             keep = deque()
             for entry in self.queue:
-                if entry[2] == n:
+                if entry[2] is s:
                     amount -= entry[0]
                     fire(self.env, entry[1], 0)
                 else:

@@ -56,12 +56,12 @@ class Chip:
         self.exit_t = plan.exit_t.tolist()
         useful_first = hw.controller.arbitration == "useful_first"
         self.groups = [CoreGroup(env, g.index, g.cores, useful_first) for g in mapping.groups]
-        self.links = LinkReservations(env, hw, len(mapping.links))
+        self.links = LinkReservations(env, hw, len(mapping.links),
+                                      [[int(j) for j in r.link_ids] for r in mapping.routes.values()])
         self.offchip = OffChipChannel(env)
         self.controller = ExitController(env, hw.controller.decision_cycles)
         self.slots = simpy.Resource(env, capacity=hw.pipeline.images_in_flight)
         self.image_cycles = image_load_cycles(hw, wl)
-        self.exited = [False] * n                  # per sample, shared with the spike buffers
         g = wl.graph
         look = lookahead(hw.controller.layers_ahead, g, mapping.order, plan.adaptive)
         self.speculate = any(look.past_exit(li) for li in range(len(mapping.order)))
@@ -100,10 +100,10 @@ class Chip:
             buf = None
             if not route.local:
                 in_degree = sum(1 for w in g.predecessors(v) if w in li_of)
-                buf = SpikeBuffer(env, entries // max(1, in_degree), self.exited)
+                buf = SpikeBuffer(env, e, entries // max(1, in_degree))
                 buffers.append(buf)
                 dst.in_buffers.append((buf, e))
-            src.outs.append(Out(e, buf, [int(j) for j in route.link_ids], route.max_hops))
+            src.outs.append(Out(e, buf, self.links.route_classes[e], route.max_hops * hw.router.hop_latency_cycles))
             dst.in_edges.append(e)
         return buffers
 
@@ -132,13 +132,13 @@ class Chip:
         """A sample leaves: its slot frees, and (when layers may run past the exit) its spikes still in
         buffers are dropped."""
         n = s.n
-        s.exited = self.exited[n] = True
+        s.exited = True
         self.finish[n] = self.env.now
         self.slots.release(self.slot_req[n])
         self.slot_req[n] = self.samples[n] = None       # its events live on only in its layers' processes
         if self.speculate:
             for buf in self.buffers:
-                buf.drop(n)
+                buf.drop(s)
         self.retired += 1
         if self.on_retire is not None:
             self.on_retire()
@@ -183,7 +183,7 @@ class Chip:
             executed=self.executed(0, self.n_samples), admit=self.admit, finish=self.finish,
             makespan=float(self.env.now), group_busy=np.array([grp.busy for grp in self.groups]),
             layer_stall=np.array([lay.stall for lay in self.layers]),
-            link_busy=np.array(self.links.busy), offchip_busy=self.offchip.busy,
+            link_busy=self.links.link_busy(), offchip_busy=self.offchip.busy,
             controller_busy=self.controller.busy, decisions=self.controller.decisions,
             spikes_sent=sum(b.sent for b in self.buffers), spikes_received=sum(b.received for b in self.buffers),
             spikes_dropped=sum(b.dropped for b in self.buffers))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from heapq import heappush
 
+from archsim.cycles import reserve_links
 from archsim.timing.simpy.core import CoreGroup
 from archsim.timing.simpy.kernel import NORMAL, Signal
 
@@ -41,9 +42,10 @@ class Services:
 
 
 class Sample:
-    """One admitted image: the events its layers wait on, what has run, and its spikes per edge."""
+    """One admitted image: the events its layers wait on, what has run, its spikes per edge, and what
+    it holds in each edge's spike buffer (archsim.timing.simpy.buffer)."""
     __slots__ = ("n", "exit_t", "ran", "delivered", "decided", "image_ready", "exited", "confirmed_at",
-                 "spikes", "occupancy", "lead", "live")
+                 "spikes", "occupancy", "lead", "live", "pending", "room")
 
     def __init__(self, n: int, exit_t: int, n_layers: int, delivered, decided, image_ready, spikes, occupancy,
                  lead):
@@ -56,14 +58,17 @@ class Sample:
         self.occupancy = occupancy                # [E][T] cycles the transfer holds its links
         self.lead = lead                          # TTFS: [E] cycles a consumer may start after its producer
         self.live = 0                             # items granted their cores and not yet done
+        self.pending = [0] * len(spikes)          # [E] spikes sent and not yet used
+        self.room = [0] * len(spikes)             # [E] buffer room reserved (granted or queued), not yet freed
 
 
 class Out:
-    """One out-edge of a layer at run time."""
-    __slots__ = ("e", "buffer", "links", "max_hops")
+    """One out-edge of a layer at run time: its spike buffer (None: both layers on the same cores), the
+    classes of links its route holds (archsim.timing.simpy.router) and its hops x hop latency."""
+    __slots__ = ("e", "buffer", "links", "hops")
 
-    def __init__(self, e, buffer, links, max_hops):
-        self.e, self.buffer, self.links, self.max_hops = e, buffer, links, max_hops
+    def __init__(self, e, buffer, links, hops):
+        self.e, self.buffer, self.links, self.hops = e, buffer, links, hops
 
 
 class Layer:
@@ -79,38 +84,45 @@ class Layer:
         """Reserve room in every consumer's spike buffer; the events to wait for (a full buffer = a
         stall), or None when all had room."""
         waits = None
-        n, spikes = s.n, s.spikes
+        spikes = s.spikes
         for out in self.outs:
             if out.buffer is not None:
-                ev = out.buffer.reserve(n, spikes[out.e][t])
+                ev = out.buffer.reserve(s, spikes[out.e][t])
                 if ev is not None:
                     waits = [ev] if waits is None else waits + [ev]
         return waits
 
     def send(self, s: Sample, t: int, lead_from: float | None = None) -> None:
-        """The spikes of item (s, t) travel to the consumers; each consumer's delivery event fires when
-        they have arrived. TTFS (``lead_from``: the item's start): they flow during the window, and a
-        consumer may start ``lead`` cycles after that start."""
-        env = self.sv.env
-        links, now, queue, eid = self.sv.links, env._now, env._queue, env._eid
+        """The spikes of item (s, t) travel to the consumers (archsim.timing.simpy.router's reservations,
+        the rule of its ``send`` written out here: this runs once per item); each consumer's delivery event
+        fires when they have arrived. TTFS (``lead_from``: the item's start): they flow during the window,
+        and a consumer may start ``lead`` cycles after that start."""
+        env, links = self.sv.env, self.sv.links
+        now, queue, eid, free_at, busy = env._now, env._queue, env._eid, links.free_at, links.busy
         delivered, occupancy = s.delivered, s.occupancy
         for out in self.outs:
             e = out.e
-            delay = links.send(out.links, occupancy[e][t], out.max_hops) if out.links else 0.0
+            delay = 0.0
+            if out.links:
+                occ = occupancy[e][t]
+                delay = reserve_links(free_at, busy, out.links, now, occ) + out.hops - now if occ else out.hops
             if lead_from is not None:
                 delay += max(s.lead[e] - (now - lead_from), 0.0)
             heappush(queue, (now + delay, NORMAL, next(eid), delivered[e][t]))
 
     def emit(self, s: Sample, t: int, start: float):
         """TTFS: spikes flow during the window; consumers may start ``lead`` cycles after this start."""
-        waits = self.reserve(s, t)
+        yield from self.stall_on(self.reserve(s, t))
+        self.send(s, t, start)
+
+    def stall_on(self, waits: list | None):
+        """Wait for room in full spike buffers (``waits``: Layer.reserve's), holding the cores: stall cycles."""
         if waits:
             t0 = self.sv.env._now
             for ev in waits:
                 if ev.callbacks is not None:
                     yield ev
             self.stall += self.sv.env._now - t0
-        self.send(s, t, start)
 
     def _depth(self, s: Sample, t: int) -> int:
         """Timesteps item t runs ahead of the decisions known now on its sample (0: it cannot be wasted)."""
@@ -120,14 +132,12 @@ class Layer:
         known = sum(1 for at in s.confirmed_at if at <= now)
         return max(t - known, 0)
 
-    def _hold(self, n: int, t: int, held, compute, offc) -> float:
-        """Cycles item t holds the cores from now: spilled weights stream in over the off-chip channel
-        while the PEs work."""
-        if offc is not None and offc[t]:
-            start, comp = self.sv.env._now, int(compute[t])
-            end = max(start + comp, self.sv.offchip.reserve(offc[t])) + held[t] - comp
-            return end - start
-        return held[t]
+    def _spill_hold(self, t: int, held, compute, offc) -> float:
+        """Cycles item t holds the cores from now when its spilled weights stream in over the off-chip
+        channel while the PEs work."""
+        start, comp = self.sv.env._now, int(compute[t])
+        end = max(start + comp, self.sv.offchip.reserve(offc[t])) + held[t] - comp
+        return end - start
 
     def run(self, s: Sample, held, compute, offc):
         """Process: this layer's items of sample ``s``, one per timestep, until the sample stops.
@@ -136,17 +146,15 @@ class Layer:
         sv, group = self.sv, self.group
         env = sv.env
         queue, eid = env._queue, env._eid
-        n = s.n
         if not self.spills:
             offc = None
         delivered, decided, spikes = s.delivered, s.decided, s.spikes
-        first, sink, ttfs = self.first, self.sink, self.ttfs
+        first, sink, ttfs, outs = self.first, self.sink, self.ttfs, self.outs
         in_edges, in_buffers, ran, li, look = self.in_edges, self.in_buffers, s.ran, self.li, sv.look
         lag = look.lag[li] if look.explicit[li] else 0     # waits itself for the decision on t - lag
         speculate = look.past_exit(li)                      # may run past the exit: stops when the sample leaves
-        exit_t = s.exit_t
         arbitrate = group.useful_first
-        for t in range(look.t_end(li, exit_t, sv.max_t)):
+        for t in range(look.t_end(li, s.exit_t, sv.max_t)):
             if speculate and s.exited:     # (a stalled item's tail may end after its sample left)
                 return
             if first and t == 0:
@@ -173,25 +181,27 @@ class Layer:
             if ttfs:
                 yield from self.emit(s, t, grant)
             ev = Signal()
-            heappush(queue, (env._now + self._hold(n, t, held, compute, offc), NORMAL, next(eid), ev))
+            hold = held[t] if offc is None or not offc[t] else self._spill_hold(t, held, compute, offc)
+            heappush(queue, (env._now + hold, NORMAL, next(eid), ev))
             yield ev
             ran[li] = t + 1
             s.live -= 1
             if s.exited and not s.live:
                 sv.settle(s)
             for buf, e in in_buffers:
-                buf.consume(n, spikes[e][t])
-            if not ttfs:
-                waits = self.reserve(s, t)
+                buf.consume(s, spikes[e][t])
+            if not ttfs and outs:
+                waits = None
+                for out in outs:
+                    if out.buffer is not None:
+                        ev = out.buffer.reserve(s, spikes[out.e][t])
+                        if ev is not None:
+                            waits = [ev] if waits is None else waits + [ev]
                 if waits:
-                    t0 = env._now
-                    for ev in waits:
-                        if ev.callbacks is not None:
-                            yield ev
-                    self.stall += env._now - t0
+                    yield from self.stall_on(waits)
             group.release()
             group.busy += env._now - grant
-            if not ttfs:
+            if not ttfs and outs:
                 self.send(s, t)
             if sink and (yield from self._decide(s, t)):
                 return

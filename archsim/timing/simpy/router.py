@@ -14,30 +14,57 @@ Why a reservation table and not one ``simpy.Resource`` per link: a transfer woul
 a dozen links one by one (several events each, and a global acquisition order to avoid deadlock); the
 reservation gives the same first-come-first-served serialisation with no SimPy event at all, which is
 what keeps a 10,000-image VGG16 run under a minute.
+
+Links reserved together: links that exactly the same routes cross are always reserved together, from
+the same start for the same cycles, so they are always free at the same cycle and busy as long; the
+reservations keep one busy-until per such *class* of links (a route of a dozen links is often one or
+two classes), and each link's busy cycles are its class's.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from archsim.hwconfig import HwConfig
-from archsim.cycles import reserve_links
 
 # Link throughput, occupancy and the reservation rule are archsim.cycles' (cycles_per_flit,
 # occupancy_cycles, reserve_links).
 
 
-class LinkReservations:
-    """Link reservations (busy-until per directed link) and flit tallies. (The mesh's geometry is
-    archsim.mesh's; here a link is only an id.)"""
+def link_classes(routes: list[list[int]]) -> tuple[list[list[int]], dict[int, int]]:
+    """The classes of the links of ``routes`` (module docstring): each route's classes, and each link's
+    class. A route that lists a link twice (never made by archsim.mapping) keeps one class per link."""
+    if any(len(set(ids)) != len(ids) for ids in routes):
+        every = sorted({j for ids in routes for j in ids})
+        return [list(ids) for ids in routes], {j: j for j in every}
+    crossed: dict[int, list[int]] = {}
+    for r, ids in enumerate(routes):
+        for j in ids:
+            crossed.setdefault(j, []).append(r)
+    classes: dict[tuple, int] = {}
+    class_of = {j: classes.setdefault(tuple(rs), len(classes)) for j, rs in sorted(crossed.items())}
+    return [sorted({class_of[j] for j in ids}) for ids in routes], class_of
 
-    def __init__(self, env, hw: HwConfig, n_links: int):
+
+class LinkReservations:
+    """Link reservations (busy-until per class of links) and busy tallies. (The mesh's geometry is
+    archsim.mesh's; here a link is only an id.) ``routes``: the link ids of each edge's route."""
+
+    def __init__(self, env, hw: HwConfig, n_links: int, routes: list[list[int]]):
         self.env = env
         self.hop_latency = hw.router.hop_latency_cycles
-        self.free_at = [0.0] * n_links
-        self.busy = [0.0] * n_links
+        self.n_links = n_links
+        self.route_classes, self.class_of = link_classes(routes)
+        n_classes = max(self.class_of.values(), default=-1) + 1
+        self.free_at = [0.0] * n_classes
+        self.busy = [0.0] * n_classes
 
-    def send(self, link_ids: list[int], occupancy: int, max_hops: int) -> float:
-        """Reserve the route's links; return the delay from now until the spikes have arrived."""
-        now = self.env.now
-        if not occupancy:
-            return max_hops * self.hop_latency if link_ids else 0.0
-        end = reserve_links(self.free_at, self.busy, link_ids, now, occupancy)
-        return end + max_hops * self.hop_latency - now
+    # A transfer's reservation (written out in archsim.timing.simpy.layer.Layer.send, once per item):
+    # end = reserve_links(free_at, busy, classes, now, occupancy) when it carries flits; its spikes arrive
+    # ``hops`` (hops x hop latency) cycles after the end, or after now when it carries none.
+
+    def link_busy(self) -> np.ndarray:
+        """Cycles each link was reserved (mapping.links order)."""
+        out = np.zeros(self.n_links)
+        for j, c in self.class_of.items():
+            out[j] = self.busy[c]
+        return out
