@@ -1,14 +1,17 @@
 """archsim at scale (issue 31): wall time, peak memory and CPU of big networks on big meshes.
 
-    .venv/bin/python benchmarks/scale.py [--only NAME ...] [--cap-gb 10]
+    .venv/bin/python benchmarks/scale.py [--only NAME ...] [--series X] [--cap-gb 10]
 
 Runs every case of benchmarks/scale_cases.py (issue 31's table) and three growth series (input size,
 cores, samples), each in its own process under a virtual-memory cap (``prlimit --as``: a case that
 outgrows it fails instead of taking the machine), through ``run_simulation`` as ``archsim run`` does
 (the fixed-T baseline included). Records per case: wall seconds (whole run and the mapping alone), CPU
 seconds, peak resident memory (MB), the machine's load average before and after (other jobs share the
-machine: compare CPU seconds when the load differs). Writes results/scale.json and results/scale.png
-(log-log growth).
+machine: compare CPU seconds when the load differs), and the peak memory once the workload was made
+(``workload_peak_mb``: the synthetic workload's own arrays and the making of them, which grow with its
+samples; the run's own memory is the rest). Writes results/scale.json and results/scale.png (log-log
+growth). ``--series samples`` (or ``neurons``, ``cores``) re-runs one growth series only and replaces its
+rows in results/scale.json.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def one(case: Case) -> dict:
     from archsim.simulate import run_simulation
     t0, c0 = time.perf_counter(), time.process_time()
     hw, wl = hwconfig(case), workload(case)
-    t_wl = time.perf_counter()
+    t_wl, wl_peak = time.perf_counter(), peak_rss_mb()
     mapping = map_network(hw, wl)
     t_map = time.perf_counter()
     res = run_simulation(hw, wl, mode=case.mode, mapping=mapping)
@@ -48,7 +51,7 @@ def one(case: Case) -> dict:
     g = wl.graph
     return {**case.to_dict(), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "workload_s": round(t_wl - t0, 2), "mapping_s": round(t_map - t_wl, 2),
-            "peak_rss_mb": round(peak_rss_mb()), "neurons": int(sum(g.nodes[n]["neurons"] for n in g.nodes)),
+            "peak_rss_mb": round(peak_rss_mb()), "workload_peak_mb": round(wl_peak), "neurons": int(sum(g.nodes[n]["neurons"] for n in g.nodes)),
             "cores_used": mapping.cores_used, "cores": case.rows * case.cols,
             "fps": res.summary["fps"]}
 
@@ -89,14 +92,32 @@ def plot(series: dict, path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def rerun_series(x: str, cap_gb: float) -> None:
+    """Run the growth series whose x axis is ``x`` and put its rows into results/scale.json (the table and
+    the other series stay as they were); re-draw results/scale.png."""
+    title = next(t for t, (name, _) in SERIES.items() if name == x)
+    rows = [spawn(c, cap_gb) for c in SERIES[title][1]]
+    path = ROOT / "results" / "scale.json"
+    out = json.loads(path.read_text())
+    out["series"][title] = {"x": x, "rows": rows}
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    plot({t: (v["x"], v["rows"]) for t, v in out["series"].items()}, ROOT / "results" / "scale.png")
+    print(f"wrote the {x} series into results/scale.json, results/scale.png")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--only", nargs="*", help="run only these case names (no file written)")
+    ap.add_argument("--series", choices=[x for x, _ in SERIES.values()],
+                    help="re-run this growth series only; its rows replace those in results/scale.json")
     ap.add_argument("--cap-gb", type=float, default=10.0, help="virtual-memory cap per case (GB)")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(Case(**json.loads(args.one)))))
+        return
+    if args.series:
+        rerun_series(args.series, args.cap_gb)
         return
     every = {c.name: c for c in TABLE} | {c.name: c for _, cases in SERIES.values() for c in cases}
     if args.only:

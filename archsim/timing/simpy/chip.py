@@ -74,6 +74,7 @@ class Chip:
             lay.sink = g.out_degree(lay.name) == 0
             lay.spills = mapping.layers[lay.name].spill_fraction > 0 and hw.offchip is not None
             lay.ttfs = rows.ttfs
+            lay.freeze()
         self.rows, self.report = rows, report
         self.n_edges = len(mapping.routes)
         self.samples: list[Sample | None] = [None] * n
@@ -138,7 +139,8 @@ class Chip:
         self.slot_req[n] = self.samples[n] = None       # its events live on only in its layers' processes
         if self.speculate:
             for buf in self.buffers:
-                buf.drop(s)
+                if s.pending[buf.e] or s.room[buf.e]:      # (else nothing of it waits there)
+                    buf.drop(s)
         self.retired += 1
         if self.on_retire is not None:
             self.on_retire()

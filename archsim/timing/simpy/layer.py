@@ -80,6 +80,18 @@ class Layer:
         self.outs: list[Out] = []
         self.stall = 0.0
 
+    def freeze(self) -> None:
+        """What every run of this layer reads (``run`` unpacks it once per sample), once the chip is
+        built. ``lag``: the layer waits itself for the decision on t - lag (0: never); ``speculate``: it may
+        run past the exit (it stops when the sample leaves); ``t_end[exit_t]``: the timesteps it runs at
+        most (archsim.timing.lookahead)."""
+        sv, li, look = self.sv, self.li, self.sv.look
+        env = sv.env
+        lag = look.lag[li] if look.explicit[li] else 0
+        t_end = [look.t_end(li, e, sv.max_t) for e in range(sv.max_t + 1)]
+        self.fixed = (sv, self.group, env, env._queue, env._eid, self.first, self.sink, self.ttfs, self.outs,
+                      self.in_edges, self.in_buffers, li, lag, look.past_exit(li), self.group.useful_first, t_end)
+
     def reserve(self, s: Sample, t: int) -> list | None:
         """Reserve room in every consumer's spike buffer; the events to wait for (a full buffer = a
         stall), or None when all had room."""
@@ -143,26 +155,23 @@ class Layer:
         """Process: this layer's items of sample ``s``, one per timestep, until the sample stops.
         ``held``/``compute``/``offc`` [T]: the items' cycles (archsim.cycles.CoreTiming; ``offc`` None
         when the layer's weights do not spill)."""
-        sv, group = self.sv, self.group
-        env = sv.env
-        queue, eid = env._queue, env._eid
+        (sv, group, env, queue, eid, first, sink, ttfs, outs, in_edges, in_buffers, li, lag, speculate, arbitrate,
+         t_end) = self.fixed
         if not self.spills:
             offc = None
-        delivered, decided, spikes = s.delivered, s.decided, s.spikes
-        first, sink, ttfs, outs = self.first, self.sink, self.ttfs, self.outs
-        in_edges, in_buffers, ran, li, look = self.in_edges, self.in_buffers, s.ran, self.li, sv.look
-        lag = look.lag[li] if look.explicit[li] else 0     # waits itself for the decision on t - lag
-        speculate = look.past_exit(li)                      # may run past the exit: stops when the sample leaves
-        arbitrate = group.useful_first
-        for t in range(look.t_end(li, s.exit_t, sv.max_t)):
+        delivered, decided, spikes, ran = s.delivered, s.decided, s.spikes, s.ran
+        plain = outs and not ttfs                          # spikes leave when the item ends
+        for t in range(t_end[s.exit_t]):
             if speculate and s.exited:     # (a stalled item's tail may end after its sample left)
                 return
             if first and t == 0:
                 ev = s.image_ready
-            else:
-                ev = decided[t - lag] if lag and t >= lag else None
-            if ev is not None and ev.callbacks is not None:
-                yield ev
+                if ev.callbacks is not None:
+                    yield ev
+            elif lag and t >= lag:
+                ev = decided[t - lag]
+                if ev.callbacks is not None:
+                    yield ev
             for e in in_edges:
                 ev = delivered[e][t]
                 if ev.callbacks is not None:
@@ -190,7 +199,7 @@ class Layer:
                 sv.settle(s)
             for buf, e in in_buffers:
                 buf.consume(s, spikes[e][t])
-            if not ttfs and outs:
+            if plain:
                 waits = None
                 for out in outs:
                     if out.buffer is not None:
@@ -199,9 +208,12 @@ class Layer:
                             waits = [ev] if waits is None else waits + [ev]
                 if waits:
                     yield from self.stall_on(waits)
-            group.release()
+            if group.queue or group.ranked:                # (CoreGroup.release)
+                group.release()
+            else:
+                group.taken = False
             group.busy += env._now - grant
-            if not ttfs and outs:
+            if plain:
                 self.send(s, t)
             if sink and (yield from self._decide(s, t)):
                 return
