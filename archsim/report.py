@@ -53,6 +53,14 @@ def _policy_source(s: Summary) -> str:
     return f" (policy: {SOURCE_WORDS.get(p_src, p_src)}; threshold: {SOURCE_WORDS.get(t_src, t_src)})"
 
 
+def _controller(s: Summary) -> str:
+    """'wait', 'speculate (unbounded)' or 'speculate (5 layers ahead)': the bound decides the waste."""
+    if s.controller_mode != "speculate":
+        return s.controller_mode
+    k = s.speculation.get("layers_ahead")
+    return "speculate (unbounded)" if k is None else f"speculate ({k} layer{'s' if k != 1 else ''} ahead)"
+
+
 def format_summary(summary: Summary, per_layer=None) -> str:
     """The readable stdout report."""
     s, wl, m = summary, summary.workload, summary.mapping
@@ -63,7 +71,7 @@ def format_summary(summary: Summary, per_layer=None) -> str:
                  f"{s.images} images, T={wl['timesteps']})")
     pol = s.exit_policy + (f" >= {s.threshold:g}" if s.threshold is not None else f" T={s.max_timesteps}")
     pol += _policy_source(s)
-    lines.append(f"mode {s.mode}, exit policy {pol}, controller {s.controller_mode}, "
+    lines.append(f"mode {s.mode}, exit policy {pol}, controller {_controller(s)}, "
                  f"{m['images_in_flight']} image(s) in flight, energy table {s.energy_table}")
     lines.append("")
     rows = [

@@ -72,7 +72,7 @@ class Summary:
     counts: dict[str, int]
     counts_useful: dict[str, int]
     counts_setup: dict[str, int]
-    speculation: dict                               # wasted_items, wasted_synaptic_ops
+    speculation: dict                               # wasted_items, wasted_synaptic_ops, layers_ahead (None: unbounded)
     early_exit_savings: dict                        # against the fixed-T run of the same design
     area_proxy_sram_kib: float
     bottleneck: dict                                # group, layers, busy_cycles, utilization
