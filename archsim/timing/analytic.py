@@ -43,7 +43,7 @@ from archsim import graph as lg
 from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts, oracle_mask
 from archsim.exit_policy import ExitPlan
-from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
+from archsim.cycles import CoreTiming, SimTrace, image_load_cycles, link_cycles_per_flit, occupancy_cycles, ttfs_lead
 from archsim.mapping import Mapping
 from archsim.timing.lookahead import Lookahead, lookahead
 from archsim.timing.replay import Edge, replay
@@ -63,9 +63,8 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     li_of = {name: i for i, name in enumerate(order)}
     # an item's cycles with the off-chip channel to itself: spilled reads overlap compute
     dur = timing.held + np.maximum(timing.offchip - timing.compute, 0)
-    hop = hw.router.hop_latency_cycles
     occ = {e: occupancy_cycles(counts.edge_max_link_flits[e], hw) for e in mapping.routes}     # [N, T] cycles
-    transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.max_hops * hop
+    transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.path_cycles
                 for e, route in mapping.routes.items()}
     lead = {} if timing.step is None else {          # TTFS: [N] cycles a consumer may start after its producer
         (u, v): ttfs_lead(timing.step[:, li_of[u]], timing.step[:, li_of[v]], timing.t_max) for u, v in mapping.routes}
@@ -90,12 +89,12 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
     s_n = min(n, REPLAY_IMAGES)
     pick = np.linspace(0, n - 1, s_n).round().astype(np.int64)
     edges = [Edge(li_of[u], li_of[v], [int(j) for j in route.link_ids] if not route.local else [],
-                  occ[(u, v)][pick], route.max_hops, lead[(u, v)][pick] if lead else None)
+                  occ[(u, v)][pick], route.path_cycles, lead[(u, v)][pick] if lead else None)
              for (u, v), route in mapping.routes.items()]
     rep = replay(timing.held[pick], timing.compute[pick], timing.offchip[pick],
                  [mapping.layers[name].group for name in order], edges,
                  [g.has_edge(lg.INPUT, name) and lg.INPUT not in li_of for name in order], li_of[sink],
-                 plan.exit_t[pick], plan.max_t, k, load, hop, decide, plan.adaptive, look, len(mapping.links))
+                 plan.exit_t[pick], plan.max_t, k, load, decide, plan.adaptive, look, len(mapping.links))
     replayed = rep.finish - rep.admit
     latency = latency * float(replayed.sum() / latency[pick].sum())
     latency[pick] = replayed
@@ -106,7 +105,7 @@ def analytic_schedule(hw: HwConfig, mapping: Mapping, wl: Workload, plan: ExitPl
         group_busy[mapping.layers[name].group] += float(np.where(executed[:, li], dur[:, li], 0).sum())
     offchip_busy = float(np.where(executed, timing.offchip, 0).sum()) + n * load
     controller_busy = float(counts.totals(executed)["decisions"] * hw.controller.decision_cycles)
-    link_busy = counts.link_flits(mapping, executed) * cycles_per_flit(hw)
+    link_busy = counts.link_flits(mapping, executed) * link_cycles_per_flit(hw, mapping)
     blocks = [group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))]
     bottleneck = max(blocks)
     if s_n == n:                                   # every image replayed

@@ -26,7 +26,7 @@ CHAIN = [
     ("cycles", ["cycles"]),
     ("timing", ["timing"]),
     ("energy", ["energy"]),
-    ("run", ["summary", "simulate"]),
+    ("run", ["summary", "chips", "simulate"]),
     ("report", ["report"]),
     ("front ends", ["__init__", "__main__", "cli", "commands", "sweep", "validate", "gpu"]),
 ]

@@ -80,7 +80,7 @@ class Chip:
             lead = None
             if ttfs:
                 lead = ttfs_lead(timing.step[:, li_of[u]], timing.step[:, li_of[v]], timing.t_max).tolist()
-            src.outs.append(Out(e, buf, spikes, occ, [int(j) for j in route.link_ids], route.max_hops, lead))
+            src.outs.append(Out(e, buf, spikes, occ, [int(j) for j in route.link_ids], route.path_cycles, lead))
             dst.in_edges.append(e)
         self.n_edges = len(mapping.routes)
         for lay in self.layers:

@@ -46,11 +46,11 @@ class Sample:
 
 class Out:
     """One out-edge of a layer at run time."""
-    __slots__ = ("e", "buffer", "spikes", "occupancy", "links", "max_hops", "lead")
+    __slots__ = ("e", "buffer", "spikes", "occupancy", "links", "path_cycles", "lead")
 
-    def __init__(self, e, buffer, spikes, occupancy, links, max_hops, lead):
+    def __init__(self, e, buffer, spikes, occupancy, links, path_cycles, lead):
         self.e, self.buffer, self.spikes, self.occupancy = e, buffer, spikes, occupancy
-        self.links, self.max_hops, self.lead = links, max_hops, lead
+        self.links, self.path_cycles, self.lead = links, path_cycles, lead
 
 
 class Layer:
@@ -79,7 +79,7 @@ class Layer:
         they have arrived."""
         env, links = self.sv.env, self.sv.links
         for out in self.outs:
-            delay = links.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
+            delay = links.send(out.links, out.occupancy[s.n][t], out.path_cycles) if out.links else 0.0
             fire_at(env, s.delivered[out.e][t], delay)
 
     def emit(self, s: Sample, t: int, start: float):
@@ -92,7 +92,7 @@ class Layer:
                 yield ev
             self.stall += env.now - t0
         for out in self.outs:
-            delay = links.send(out.links, out.occupancy[s.n][t], out.max_hops) if out.links else 0.0
+            delay = links.send(out.links, out.occupancy[s.n][t], out.path_cycles) if out.links else 0.0
             lead = out.lead[s.n] - (env.now - start)
             fire_at(env, s.delivered[out.e][t], max(lead, 0.0) + delay)
 

@@ -7,8 +7,8 @@ Model: wormhole flow control with credits. A link moves one flit per cycle when 
 covers the credit round trip (``buffer_depth_flits >= 2 x hop_latency_cycles + 1``), else
 ``buffer_depth / round trip`` flits per cycle: that is how ``buffer_depth_flits`` matters. A transfer
 (the spikes one work item sends over one edge) holds every link of its route from a common start until
-its busiest link has carried its flits; it reaches the destination ``max_hops x hop_latency_cycles``
-after that. Transfers that share a link are served in the order they ask (first come, first served).
+its busiest link has carried its flits; it reaches the destination ``path_cycles`` after that (the
+slowest path's hops x hop_latency_cycles, chip-to-chip crossings at their own latency: the mapping's). Transfers that share a link are served in the order they ask (first come, first served).
 
 Why a reservation table and not one ``simpy.Resource`` per link: a transfer would have to acquire up to
 a dozen links one by one (several events each, and a global acquisition order to avoid deadlock); the
@@ -30,14 +30,13 @@ class LinkReservations:
 
     def __init__(self, env, hw: HwConfig, n_links: int):
         self.env = env
-        self.hop_latency = hw.router.hop_latency_cycles
         self.free_at = [0.0] * n_links
         self.busy = [0.0] * n_links
 
-    def send(self, link_ids: list[int], occupancy: int, max_hops: int) -> float:
+    def send(self, link_ids: list[int], occupancy: int, path_cycles: int) -> float:
         """Reserve the route's links; return the delay from now until the spikes have arrived."""
         now = self.env.now
         if not occupancy:
-            return max_hops * self.hop_latency if link_ids else 0.0
+            return path_cycles if link_ids else 0.0
         end = reserve_links(self.free_at, self.busy, link_ids, now, occupancy)
-        return end + max_hops * self.hop_latency - now
+        return end + path_cycles - now
