@@ -37,6 +37,9 @@ The rules (the report prints their outcome):
 10. A system of chips (``mesh.chips``) is one grid: cores are numbered chip by chip, so a layer fills one
    chip before the next; XY routes run over the whole grid, and a hop between two chips is a chip-to-chip
    link (counted apart from the on-chip hops, archsim.units.chip_link), slower to cross.
+11. ``core.weight_sram.storage: per_synapse`` (Loihi): every synapse is stored on its target's core,
+   ``bits_per_synapse`` each; a core that holds more than its weight SRAM is refused, one line naming
+   the core. ``shared_kernel`` (the default): a layer stores its distinct weights (rules 2-3).
 """
 from __future__ import annotations
 
@@ -179,6 +182,7 @@ class Mapping:
     images_in_flight: int
     notes: list[str] = field(default_factory=list)
     chip_links: np.ndarray = None                 # [links] bool: a chip-to-chip link (all False on one chip)
+    synaptic_memory: dict | None = None           # storage per_synapse: synapses per core vs capacity
 
     @property
     def cores_used(self) -> int:
@@ -256,6 +260,15 @@ def _mean_item_work(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> dic
 def _potential_bits(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> int:
     copies = state_words(g, name) + (1 if hw.first_layer_reuse and dense_inputs(g, name) else 0)
     return lg.layer(g, name).neurons * hw.precision.potential_bits * copies * hw.pipeline.images_in_flight
+
+
+def stored_weight_bits(hw: HwConfig, g: nx.DiGraph, name: str) -> int:
+    """Bits of a layer's in-edges in the weight SRAM: its distinct weights (``shared_kernel``: a conv
+    kernel once) or every synapse (``per_synapse``, ``bits_per_synapse`` each)."""
+    ws = hw.core.weight_sram
+    if ws.storage == "per_synapse":
+        return lg.layer(g, name).synapses * ws.bits_per_synapse
+    return lg.layer(g, name).weights * hw.precision.weight_bits
 
 
 def split_channels(channels: int, cores: int) -> tuple[int, ...]:
@@ -580,10 +593,13 @@ def placed_layers(hw: HwConfig, g: nx.DiGraph) -> list[str]:
     return order
 
 
-def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] | None = None) -> Mapping:
+def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] | None = None,
+                refuse_overfull: bool = True) -> Mapping:
     """Place the workload's layer graph on the hardware (rules in the module docstring). ``chunks``
     (``split: neurons`` only): explicit neurons per core for some layers, on consecutive cores in
-    placement order (a validation network's placement, archsim.validate.network)."""
+    placement order (a validation network's placement, archsim.validate.network). Under ``storage:
+    per_synapse`` a core whose synapses overfill its weight SRAM is refused (rule 10), or, with
+    ``refuse_overfull=False``, only noted (:func:`synaptic_memory`)."""
     chunks = chunks or {}
     if chunks and hw.mapping.split != "neurons":
         raise UserError(hw.source, "mapping.split", "an explicit placement needs split: neurons")
@@ -591,7 +607,8 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
     order = placed_layers(hw, g)
     works = {n: _mean_item_work(hw, g, wl, n) for n in order}
     pots = {n: _potential_bits(hw, g, wl, n) for n in order}
-    wbits = {n: lg.layer(g, n).weights * hw.precision.weight_bits for n in order}
+    wbits = {n: stored_weight_bits(hw, g, n) for n in order}
+    per_synapse = hw.core.weight_sram.storage == "per_synapse"
     positions = hw.mesh.positions()
     w_cap = hw.core.weight_sram.capacity_bits
     notes: list[str] = []
@@ -624,7 +641,9 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
             else:
                 per_core = split_channels(ch, len(cores))
                 per_neurons = tuple(c * (neurons // ch) for c in per_core)
-            if len(names) > 1:        # shared core: the core's weight SRAM holds all its layers
+            if per_synapse:           # checked core by core below (synaptic_memory): nothing spills
+                spill = 0.0
+            elif len(names) > 1:      # shared core: the core's weight SRAM holds all its layers
                 spill = 0.0 if group_wbits <= w_cap else 1.0 - w_cap / group_wbits
             else:
                 spill = _spill(wbits[n], max(per_neurons) / neurons, w_cap)
@@ -647,5 +666,59 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
     if any(p.spill_fraction > 0 for p in layers.values()):
         notes.append("weights spill off chip: " + ", ".join(
             f"{n} {p.spill_fraction:.0%}" for n, p in layers.items() if p.spill_fraction > 0))
+    memory = synaptic_memory(hw, g, layers, routes, refuse=refuse_overfull) if per_synapse else None
+    if memory and memory["overfull"]:
+        notes.append(f"synaptic memory overfull on {len(memory['overfull'])} cores (not refused); the fullest: "
+                     + overfull_text(memory))
     return Mapping(layers, order, groups, positions, links, routes, shares, hw.pipeline.images_in_flight, notes,
-                   fabric.chip)
+                   chip_links=fabric.chip, synaptic_memory=memory)
+
+
+def synapses_per_core(g: nx.DiGraph, layers: dict[str, LayerPlacement], routes: dict[tuple[str, str], Route],
+                      n_cores: int) -> np.ndarray:
+    """``[n_cores]`` synapses each core holds: every synapse sits on the core of its target neuron.
+    Summed from the connectivity rows (archsim.connectivity): a row's synapses per destination core
+    times the source neurons that share it; no synapse list is built."""
+    held = np.zeros(n_cores, dtype=np.int64)
+    for u, v in g.edges:
+        if v not in layers:
+            continue
+        place = layers[v]
+        if (u, v) in routes:
+            table, rows = routes[(u, v)].neurons.table, routes[(u, v)].neurons.row_of_neuron
+        else:                         # the input arrives by DMA: no route, its synapses are still stored
+            syn = synapse_rows(g, u, v, place.core_of_neuron(), len(place.cores))
+            table, rows = syn.table, syn.row_of_neuron
+        per_dst = np.bincount(rows, minlength=len(table)).astype(np.int64) @ table
+        np.add.at(held, np.asarray(place.cores), per_dst)
+    return held
+
+
+def synaptic_memory(hw: HwConfig, g: nx.DiGraph, layers: dict[str, LayerPlacement],
+                    routes: dict[tuple[str, str], Route], refuse: bool = True) -> dict:
+    """``storage: per_synapse``: each core's synapses x ``bits_per_synapse`` against its weight SRAM.
+    A core over capacity is refused (UserError naming the core), or with ``refuse=False`` listed in the
+    result's ``overfull`` (archsim validate: SANA-FE, the reference, does not model synaptic memory)."""
+    bits, cap_kib = hw.core.weight_sram.bits_per_synapse, hw.core.weight_sram.size_kib
+    held = synapses_per_core(g, layers, routes, hw.n_cores)
+    on_core: dict[int, list[str]] = {}
+    for name, place in layers.items():
+        for c in place.cores:
+            on_core.setdefault(c, []).append(name)
+    kib = held * bits / 8192
+    over = [c for c in np.flatnonzero(kib > cap_kib)]
+    out = {"bits_per_synapse": bits, "capacity_kib": cap_kib, "max_synapses_per_core": int(held.max(initial=0)),
+           "max_kib_per_core": round(float(kib.max(initial=0.0)), 3), "per_core": held.tolist(),
+           "overfull": [{"core": int(c), "layers": on_core.get(int(c), []), "synapses": int(held[c]),
+                         "kib": round(float(kib[c]), 3)} for c in over]}
+    if out["overfull"] and refuse:
+        raise UserError(hw.source, "mapping", overfull_text(out) +
+                        (f" (and {len(over) - 1} more cores)" if len(over) > 1 else ""))
+    return out
+
+
+def overfull_text(memory: dict) -> str:
+    """The fullest overfull core, in words (the lowest core id among equals)."""
+    o = max(memory["overfull"], key=lambda x: (x["synapses"], -x["core"]))
+    return (f"core {o['core']} ({', '.join(o['layers'])}) holds {o['synapses']:,} synapses x "
+            f"{memory['bits_per_synapse']} bits = {o['kib']:.1f} KiB > {memory['capacity_kib']:g} KiB synaptic memory")

@@ -65,10 +65,38 @@ class Sram(Strict):
         return int(self.size_kib * 1024 * 8)
 
 
+class WeightSram(Sram):
+    """The synaptic (weight) memory, and how a layer's synapses are stored in it (``storage``):
+    ``shared_kernel``: a conv layer's kernel once per core, whatever the neurons on it (the default
+    accelerator's weight SRAM; a layer needs its distinct weights x ``precision.weight_bits``);
+    ``per_synapse``: every synapse stored on the core of its target neuron, ``bits_per_synapse`` each
+    (Loihi's synaptic memory). Under ``per_synapse`` a core whose synapses exceed ``size_kib`` is refused
+    by the mapping, one line naming the core (nothing spills: off-chip synapses are not modelled)."""
+    storage: Literal["shared_kernel", "per_synapse"] = "shared_kernel"
+    bits_per_synapse: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _bits_given(self) -> "WeightSram":
+        if self.storage == "per_synapse" and self.bits_per_synapse is None:
+            raise ValueError("storage 'per_synapse' needs bits_per_synapse")
+        if self.storage == "shared_kernel" and self.bits_per_synapse is not None:
+            raise ValueError("bits_per_synapse applies to storage 'per_synapse' only")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # left out when shared_kernel, so configs that never set it dump (and sweep points hash) as before
+        out = handler(self)
+        if self.storage == "shared_kernel":
+            out.pop("storage", None)
+            out.pop("bits_per_synapse", None)
+        return out
+
+
 class Core(Strict):
     pe_array: PEArray
     neuron_unit: NeuronUnit
-    weight_sram: Sram
+    weight_sram: WeightSram
     potential_sram: Sram
     spike_buffer: Sram
 
