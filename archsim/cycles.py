@@ -48,6 +48,8 @@ from archsim.counts import ItemCounts
 from archsim.mapping import Mapping, window_steps
 from archsim.units.base import BUSY_PHASES, CycleContext, ceil_div, words
 from archsim.units.base import with_latency  # noqa: F401  (re-exported: the SRAM latency rule, tests)
+from archsim.units import chip_link
+from archsim.units.network import cycles_per_flit  # the on-chip link's rate (re-exported: the timing backends)
 from archsim.units.offchip import channel_cycles
 from archsim.workload import Workload
 
@@ -93,11 +95,11 @@ def bank_cycles(accesses: np.ndarray, sram: Sram) -> np.ndarray:
     return np.ceil(a / sram.banks - 1e-9).astype(np.int64)
 
 
-def cycles_per_flit(hw: HwConfig) -> float:
-    """A link moves one flit per cycle when a router's input buffer covers the credit round trip
-    (``buffer_depth_flits >= 2 x hop_latency_cycles + 1``), else ``buffer_depth / round trip``."""
-    round_trip = 2 * hw.router.hop_latency_cycles + 1
-    return max(1.0, round_trip / hw.router.buffer_depth_flits)
+def link_cycles_per_flit(hw: HwConfig, mapping: Mapping) -> np.ndarray:
+    """``[links]`` cycles per flit of every link (mapping.links order): an on-chip link's
+    (:func:`cycles_per_flit`), or a chip-to-chip link's (archsim.units.chip_link)."""
+    onchip = cycles_per_flit(hw)
+    return np.where(mapping.chip_links, chip_link.cycles_per_flit(hw) if hw.chip_link else onchip, onchip)
 
 
 def occupancy_cycles(max_link_flits: np.ndarray, hw: HwConfig) -> np.ndarray:

@@ -12,11 +12,12 @@ conv synapse for conv layers, its dense synapse for linear ones), so prices are 
 action missing from a table costs nothing.
 
 Off-chip accesses are priced by the DRAM table's row for the hwconfig's standard (per bit, with I/O;
-per row activation), whatever the node's table: one DRAM model.
+per row activation), whatever the node's table: one DRAM model. Chip-to-chip link flits likewise by the
+chip-link table's row (``mesh.chips.link``, per bit: router.flit_bits x energy_pj_per_bit).
 
 Static power, by each unit's scope (archsim.units.base.SCOPES): per core (PE array, neuron unit, axon
 units, router, and any unit the hwconfig names per layer), per KiB of on-chip SRAM, per mesh link, one
-controller; the DRAM's background power. With ``power``: cores that
+controller; the DRAM's background power; per lane of every chip-to-chip link. With ``power``: cores that
 hold no layer can be switched off (their SRAM and logic then leak ``residual_off``; routers stay on),
 banks that hold no data likewise (``gate_empty_banks``), and a used core's SRAM can sit in retention
 (``residual_retention``) while the core has no work item (from the schedule's busy time per core
@@ -46,6 +47,8 @@ def _row_pj(hw: HwConfig, row: ActionRow, component: str) -> float:
         if table.components["router"].access_bits is not None:
             return table.scaled_pj("router", action, hw.router.flit_bits)
         return table.action_pj("router", action)
+    if row.pricing == "chip_link":
+        return hw.chip_link.energy_pj_per_bit * hw.router.flit_bits if hw.chip_link is not None else 0.0
     if row.pricing == "dram":
         if hw.offchip is None:
             return 0.0
@@ -73,8 +76,10 @@ def prices(hw: HwConfig, g: nx.DiGraph, layers: list[str]) -> list[tuple[ActionR
 
 def static_mw(hw: HwConfig, n_links: int) -> dict[str, float]:
     """Static power per breakdown component with every core on, milliwatts (before gating), by each
-    unit's static scope (a per-core component only when the table has it)."""
+    unit's static scope (a per-core component only when the table has it). ``n_links``: every link of
+    the mesh, chip-to-chip links (the chip-link table's lanes) included."""
     t, n_cores, scale = hw.energy.components, hw.n_cores, hw.power.leakage_scale
+    n_chip_links = hw.mesh.n_chip_links
     out = {}
     for comp, scope in units.static_components(hw):
         if scope in ("core", "router") and comp in t:
@@ -82,7 +87,9 @@ def static_mw(hw: HwConfig, n_links: int) -> dict[str, float]:
         elif scope == "sram":
             out[comp] = t["sram"].static_mw_per_kib * getattr(hw.core, comp).size_kib * n_cores * scale
         elif scope == "link":
-            out[comp] = t[comp].static_mw * n_links * scale
+            out[comp] = t[comp].static_mw * (n_links - n_chip_links) * scale
+        elif scope == "chip_link":
+            out[comp] = hw.chip_link.static_mw * hw.mesh.chips.lanes * n_chip_links
         elif scope == "chip":
             out[comp] = t[comp].static_mw * scale
         elif scope == "dram":
@@ -101,30 +108,60 @@ class Activity:
     banks_in_use: dict[str, np.ndarray] | None = None   # memory -> [n_cores] fraction of banks with data
 
 
-def static_j(hw: HwConfig, n_links: int, act: Activity) -> dict[str, float]:
-    """Static energy per component under the hwconfig's power gating (module docstring)."""
+def _leak_seconds(hw: HwConfig, act: Activity) -> tuple[np.ndarray, np.ndarray, float]:
+    """Per core, seconds of full leakage: its logic (on, or gated at ``residual_off``) and its SRAM banks
+    that hold data (busy, plus idle at the retention residual); and an empty bank's (gated)."""
     p = hw.power
-    on = static_mw(hw, n_links)
-    n_cores = hw.n_cores
     off = p.residual_off if p.gate_unused_cores else 1.0
-    core_on_s = float(np.where(act.used, act.seconds, act.seconds * off).sum())     # logic: on, or gated
+    logic_s = np.where(act.used, act.seconds, act.seconds * off)
     idle = p.residual_retention if p.idle_sram == "retention" else 1.0
     busy = np.minimum(act.busy_s, act.seconds)
     live_s = np.where(act.used, busy + (act.seconds - busy) * idle, act.seconds * off)     # [n_cores]
+    return logic_s, live_s, act.seconds * p.residual_off
+
+
+def _banks_full(hw: HwConfig, act: Activity, comp: str) -> np.ndarray:
+    """[n_cores] fraction of a memory's banks that leak fully (the rest is gated when ``gate_empty_banks``)."""
+    if hw.power.gate_empty_banks and act.banks_in_use is not None:
+        return act.banks_in_use[comp]
+    return np.ones(hw.n_cores)
+
+
+def static_j(hw: HwConfig, n_links: int, act: Activity) -> dict[str, float]:
+    """Static energy per component under the hwconfig's power gating (module docstring)."""
+    on = static_mw(hw, n_links)
+    n_cores = hw.n_cores
+    logic_s, live_s, empty_s = _leak_seconds(hw, act)
+    core_on_s = float(logic_s.sum())
     out = {}
     scope = dict(units.static_components(hw))
     for comp, mw in on.items():
         per_core = mw / n_cores
         if scope[comp] == "sram":
-            full = np.ones(n_cores)
-            if p.gate_empty_banks and act.banks_in_use is not None:
-                full = act.banks_in_use[comp]
-            empty_s = act.seconds * p.residual_off
+            full = _banks_full(hw, act, comp)
             out[comp] = per_core * 1e-3 * float((full * live_s + (1.0 - full) * empty_s).sum())
         elif scope[comp] != "core":                      # always on
             out[comp] = mw * 1e-3 * act.seconds
         else:
             out[comp] = per_core * 1e-3 * core_on_s
+    return out
+
+
+def static_per_core_j(hw: HwConfig, n_links: int, act: Activity) -> np.ndarray:
+    """[n_cores] the static energy (J) of the per-core components (units.base.PER_CORE_SCOPES) on each
+    core: :func:`static_j`'s figures core by core (they sum to its per-core components' total)."""
+    logic_s, live_s, empty_s = _leak_seconds(hw, act)
+    scope = dict(units.static_components(hw))
+    out = np.zeros(hw.n_cores)
+    for comp, mw in static_mw(hw, n_links).items():
+        per_core = mw / hw.n_cores * 1e-3
+        if scope[comp] == "sram":
+            full = _banks_full(hw, act, comp)
+            out += per_core * (full * live_s + (1.0 - full) * empty_s)
+        elif scope[comp] == "router":
+            out += per_core * act.seconds
+        elif scope[comp] == "core":
+            out += per_core * logic_s
     return out
 
 
@@ -195,4 +232,17 @@ def dynamic_j(hw: HwConfig, g: nx.DiGraph, layers: list[str], counts: dict[str, 
     for row, _, pj in prices(hw, g, layers):
         if row.count in counts:
             out = out + np.asarray(counts[row.count], dtype=np.float64) * pj * 1e-12
+    return out
+
+
+def dynamic_per_core_j(hw: HwConfig, g: nx.DiGraph, layers: list[str], per_layer: dict[str, np.ndarray],
+                       layer_cores: list[tuple[int, ...]], layer_shares: list[np.ndarray]) -> np.ndarray:
+    """[n_cores] dynamic energy (J) of the counted actions on each core: each layer's (``per_layer``:
+    count -> [L']), but for its chip-to-chip link flits, split over its cores (``layer_cores``) by
+    ``layer_shares`` (each core's share of the layer's neurons: the counts are per layer, not per core)."""
+    on_cores = {r.count for r in units.rows(units.present(hw)) if r.pricing != "chip_link"}
+    joules = dynamic_j(hw, g, layers, {c: v for c, v in per_layer.items() if c in on_cores})
+    out = np.zeros(hw.n_cores)
+    for j, cores, share in zip(np.atleast_1d(joules), layer_cores, layer_shares):
+        np.add.at(out, np.asarray(cores, dtype=np.int64), j * np.asarray(share, dtype=np.float64))
     return out

@@ -34,6 +34,12 @@ The rules (the report prints their outcome):
 9. Cores sit in tiles (``mesh.cores_per_tile``) behind one router: packets between cores of one tile
    cross no link. Hops are counted per direction (east = +column, north = +row). The geometry (tile
    positions, links, XY paths, hops per direction) is archsim.mesh's.
+10. A system of chips (``mesh.chips``) is one grid: cores are numbered chip by chip, so a layer fills one
+   chip before the next; XY routes run over the whole grid, and a hop between two chips is a chip-to-chip
+   link (counted apart from the on-chip hops, archsim.units.chip_link), slower to cross.
+11. ``core.weight_sram.storage: per_synapse`` (Loihi): every synapse is stored on its target's core,
+   ``bits_per_synapse`` each; a core that holds more than its weight SRAM is refused, one line naming
+   the core. ``shared_kernel`` (the default): a layer stores its distinct weights (rules 2-3).
 """
 from __future__ import annotations
 
@@ -49,7 +55,9 @@ from archsim import graph as lg
 from archsim.hwconfig import HwConfig, offchip_bits_per_cycle
 from archsim.connectivity import synapse_rows, unique_rows
 from archsim.errors import UserError
-from archsim.mesh import Position, expand_runs, link_directions, link_grid, link_index, xy_links_by_set
+from archsim.mesh import (Position, chip_hops, chip_links, expand_runs, link_directions, link_grid, link_index,
+                          xy_links_by_set)
+from archsim.units import chip_link, network
 from archsim.workload import Workload
 
 
@@ -100,7 +108,8 @@ class NeuronKinds:
     row_of_neuron: np.ndarray         # [n_src] int32 row of ``table``
     pattern_of_neuron: np.ndarray     # [n_src] int32 pattern
     pattern_packets: np.ndarray       # [P] float64 packets one spike of the pattern injects
-    pattern_dirs: np.ndarray          # [P, 4] float64 its packet-hops per direction
+    pattern_dirs: np.ndarray          # [P, 4] float64 its on-chip packet-hops per direction
+    pattern_chip_hops: np.ndarray     # [P] float64 its chip-to-chip link crossings
 
 
 @dataclass(frozen=True)
@@ -113,15 +122,21 @@ class Route:
     dst: str
     local: bool                      # both layers on the same core: no packets
     packets_per_spike: np.ndarray    # [K_src] packets injected per spike
-    hops_per_spike: np.ndarray       # [K_src] packet-hops (links crossed) per spike
+    hops_per_spike: np.ndarray       # [K_src] packet-hops (links crossed, chip links included) per spike
     link_ids: np.ndarray             # [J] mesh links this edge can use
     link_uses: np.ndarray            # [K_src, J] times one spike from core k crosses link j
-    max_hops: int                    # longest path of the edge (latency)
-    hops_dir_per_spike: np.ndarray = None     # [K_src, 4] packet-hops per direction (DIRECTIONS order)
+    max_hops: int                    # longest path of the edge, in links
+    hops_dir_per_spike: np.ndarray = None     # [K_src, 4] on-chip packet-hops per direction (DIRECTIONS order)
     fan_out_per_spike: np.ndarray = None      # [K_src] synapses one spike reaches
     events_per_spike: np.ndarray = None       # [K_src, K_dst] of those, on each destination core
     received_per_spike: np.ndarray = None     # [K_src, K_dst] packets each destination core receives
     neurons: NeuronKinds = None               # the per-neuron quantities, by kind
+    chip_hops_per_spike: np.ndarray = None    # [K_src] chip-to-chip link crossings per spike
+    path_cycles: int = 0                      # cycles from the end of a transfer to its arrival: the slowest
+    #                                           path's hops x router.hop_latency_cycles, a chip link's latency
+    #                                           for each chip crossed (archsim.units.chip_link)
+    link_flit_time: np.ndarray | None = None  # [J] a flit's time on each link in on-chip link flit times
+    #                                           (None: every link on chip, all 1)
 
     @property
     def fan_out_per_neuron(self) -> np.ndarray:
@@ -149,6 +164,11 @@ class Route:
         """[n_src, 4]"""
         return self.neurons.pattern_dirs[self.neurons.pattern_of_neuron]
 
+    @property
+    def chip_hops_per_neuron(self) -> np.ndarray:
+        """[n_src]"""
+        return self.neurons.pattern_chip_hops[self.neurons.pattern_of_neuron]
+
 
 @dataclass
 class Mapping:
@@ -161,6 +181,8 @@ class Mapping:
     emit_shares: dict[str, np.ndarray]            # layer -> [T, K] share of emitted spikes per core
     images_in_flight: int
     notes: list[str] = field(default_factory=list)
+    chip_links: np.ndarray = None                 # [links] bool: a chip-to-chip link (all False on one chip)
+    synaptic_memory: dict | None = None           # storage per_synapse: synapses per core vs capacity
 
     @property
     def cores_used(self) -> int:
@@ -240,6 +262,15 @@ def _potential_bits(hw: HwConfig, g: nx.DiGraph, wl: Workload, name: str) -> int
     return lg.layer(g, name).neurons * hw.precision.potential_bits * copies * hw.pipeline.images_in_flight
 
 
+def stored_weight_bits(hw: HwConfig, g: nx.DiGraph, name: str) -> int:
+    """Bits of a layer's in-edges in the weight SRAM: its distinct weights (``shared_kernel``: a conv
+    kernel once) or every synapse (``per_synapse``, ``bits_per_synapse`` each)."""
+    ws = hw.core.weight_sram
+    if ws.storage == "per_synapse":
+        return lg.layer(g, name).synapses * ws.bits_per_synapse
+    return lg.layer(g, name).weights * hw.precision.weight_bits
+
+
 def split_channels(channels: int, cores: int) -> tuple[int, ...]:
     """Contiguous near-equal blocks: the first ``channels % cores`` cores hold one more channel."""
     base, extra = divmod(channels, cores)
@@ -268,6 +299,10 @@ def _estimate(hw: HwConfig, work: dict, channels: int, cores: int, spill: float)
 # placement
 # ----------------------------------------------------------------------------------------------------
 def _no_fit(hw: HwConfig, why: str) -> UserError:
+    if hw.mesh.n_chips > 1:
+        chips = hw.mesh.chips
+        return UserError(hw.source, "mesh.chips", f"the network cannot fit: {why} ({chips.rows}x{chips.cols} chips "
+                         f"of {hw.mesh.cores_per_chip} cores)")
     return UserError(hw.source, "mesh", f"the network cannot fit: {why}")
 
 
@@ -402,10 +437,73 @@ def _core_sums(pair_core: np.ndarray, weight: np.ndarray, rows: np.ndarray, tabl
     return out.reshape(k_src, k_dst)
 
 
-def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: np.ndarray, grid: np.ndarray,
-           link_dir: np.ndarray, multicast: bool) -> Route:
+@dataclass(frozen=True)
+class Fabric:
+    """The links spikes travel (archsim.mesh), as the routes need them: the system's link grid, each
+    link's direction and whether it joins two chips, and what a hop and a chip crossing take."""
+    grid: np.ndarray                  # [grid rows, grid cols, 4] link ids (archsim.mesh.link_grid)
+    link_dir: np.ndarray              # [links] DIRECTIONS index
+    chip: np.ndarray                  # [links] bool: a chip-to-chip link
+    chip_size: tuple[int, int]        # tiles of one chip: rows, cols
+    hop_cycles: int                   # router.hop_latency_cycles
+    chip_cycles: int = 0              # one chip crossing (archsim.units.chip_link.latency_cycles)
+    chip_flit_time: float = 1.0       # a chip link's cycles per flit over an on-chip link's
+
+    @classmethod
+    def of(cls, hw: HwConfig) -> "Fabric":
+        grid = link_grid(*hw.mesh.grid)
+        chip = chip_links(grid, hw.mesh.rows, hw.mesh.cols)
+        size, hop = (hw.mesh.rows, hw.mesh.cols), hw.router.hop_latency_cycles
+        if hw.mesh.n_chips == 1:
+            return cls(grid, link_directions(grid), chip, size, hop)
+        return cls(grid, link_directions(grid), chip, size, hop, chip_link.latency_cycles(hw),
+                   chip_link.cycles_per_flit(hw) / network.cycles_per_flit(hw))
+
+    def path_cycles(self, a: np.ndarray, b: np.ndarray) -> int:
+        """Cycles of the slowest of the XY paths a[i] -> b[i] (int [E, 2] positions): a hop each on chip,
+        a chip crossing each between chips."""
+        if not len(a):
+            return 0
+        hops = np.abs(b - a).sum(axis=1)
+        if not self.chip.any():
+            return int(hops.max()) * self.hop_cycles
+        crossings = chip_hops(a, b, *self.chip_size)
+        return int(((hops - crossings) * self.hop_cycles + crossings * self.chip_cycles).max())
+
+    def split_hops(self, entry_pat: np.ndarray, entry_link: np.ndarray, entry_uses: np.ndarray, n_pat: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Per pattern, from the (pattern, link, crossings) entries of its routes: on-chip packet-hops per
+        direction [P, 4] and chip-link crossings [P]."""
+        if not self.chip.any():
+            dirs = np.bincount(entry_pat * 4 + self.link_dir[entry_link], weights=entry_uses, minlength=n_pat * 4)
+            return dirs.reshape(n_pat, 4), np.zeros(n_pat)
+        on = ~self.chip[entry_link]
+        dirs = np.bincount(entry_pat[on] * 4 + self.link_dir[entry_link[on]], weights=entry_uses[on],
+                           minlength=n_pat * 4).reshape(n_pat, 4)
+        return dirs, np.bincount(entry_pat[~on], weights=entry_uses[~on], minlength=n_pat)
+
+    def flit_time(self, link_ids: np.ndarray) -> np.ndarray | None:
+        """[J] a flit's time on each of the links, in on-chip link times (None: all on chip)."""
+        chip = self.chip[link_ids]
+        return np.where(chip, self.chip_flit_time, 1.0) if chip.any() else None
+
+
+def _local_route(src: LayerPlacement, dst: LayerPlacement, syn, row_of_neuron, mean_fan, events_mean) -> Route:
+    """Both layers on the same core(s): no packets, but the synaptic events still happen there (the
+    barrier timing times them)."""
+    k_src, k_dst = len(src.cores), len(dst.cores)
+    z = np.zeros(k_src)
+    kinds = NeuronKinds(syn.table, row_of_neuron, np.zeros(src.neurons, np.int32), np.zeros(1), np.zeros((1, 4)),
+                        np.zeros(1))
+    return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
+                 np.zeros((k_src, 4)), mean_fan, events_mean, np.zeros((k_src, k_dst)), kinds, z.copy())
+
+
+def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: np.ndarray, fabric: Fabric,
+           multicast: bool) -> Route:
     """Rule 7 for edge src -> dst: which cores each source neuron's spike must reach, and the packets,
-    hops (per direction) and links that costs, averaged over each source core (per neuron on demand).
+    hops (per direction; chip crossings apart) and links that costs, averaged over each source core
+    (per neuron on demand).
 
     Computed per (source core, connectivity row) pair and per pattern (source core, set of destination
     cores), never per neuron x core: borders and chunk edges make only a few distinct ones."""
@@ -422,11 +520,7 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: n
     mean_fan = np.bincount(pair_core, weights=pair_n * fan_row[pair_row], minlength=k_src) / per_core_n
     row_of_neuron = syn.row_of_neuron.astype(np.int32)
     if set(src.cores) == set(dst.cores):
-        # no packets, but the synaptic events still happen on the shared core(s) (barrier timing times them)
-        z = np.zeros(k_src)
-        kinds = NeuronKinds(syn.table, row_of_neuron, np.zeros(src.neurons, np.int32), np.zeros(1), np.zeros((1, 4)))
-        return Route(src.name, dst.name, True, z, z.copy(), np.zeros(0, dtype=np.int64), np.zeros((k_src, 0)), 0,
-                     np.zeros((k_src, 4)), mean_fan, events_mean, np.zeros((k_src, k_dst)), kinds)
+        return _local_route(src, dst, syn, row_of_neuron, mean_fan, events_mean)
     reach_rows, reach_of_row = unique_rows(syn.table > 0)
     received_mean = _core_sums(pair_core, pair_n.astype(np.float64), reach_of_row[pair_row],
                                reach_rows.astype(np.int64), k_src) / per_core_n[:, None]
@@ -442,25 +536,27 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: n
     b = positions[np.asarray(dst.cores)[dest]]
     n_pat = len(pat_key)
     max_hops = int(np.abs(b - a).sum(axis=1).max()) if len(a) else 0
-    entry_pat, entry_link, entry_uses = xy_links_by_set(pair_pat, a, b, grid, n_pat)
+    entry_pat, entry_link, entry_uses = xy_links_by_set(pair_pat, a, b, fabric.grid, n_pat)
     if multicast:
         entry_uses = np.ones_like(entry_uses)
         pat_packets = (np.bincount(pair_pat, minlength=n_pat) > 0).astype(np.float64)
     else:
         pat_packets = np.bincount(pair_pat, minlength=n_pat).astype(np.float64)
-    pat_dirs = np.bincount(entry_pat * 4 + link_dir[entry_link], weights=entry_uses,
-                           minlength=n_pat * 4).reshape(n_pat, 4)
+    pat_dirs, pat_chip = fabric.split_hops(entry_pat, entry_link, entry_uses, n_pat)
     ids, col = np.unique(entry_link, return_inverse=True)
     link_uses = np.zeros((k_src, len(ids)))
     np.add.at(link_uses, (pat_core[entry_pat], col.reshape(-1)), pat_n[entry_pat] * entry_uses)
     link_uses /= per_core_n[:, None]
-    packets = np.bincount(pat_core, weights=pat_n * pat_packets, minlength=k_src) / per_core_n
-    dirs = np.stack([np.bincount(pat_core, weights=pat_n * pat_dirs[:, d], minlength=k_src) for d in range(4)], 1)
-    hops = np.bincount(pat_core, weights=pat_n * pat_dirs.sum(axis=1), minlength=k_src) / per_core_n
+
+    def per_core(per_pattern: np.ndarray) -> np.ndarray:     # [P] -> [K_src] mean over each core's neurons
+        return np.bincount(pat_core, weights=pat_n * per_pattern, minlength=k_src) / per_core_n
+
+    dirs = np.stack([per_core(pat_dirs[:, d]) for d in range(4)], 1)
     kinds = NeuronKinds(syn.table, row_of_neuron, pattern_of_pair[pair_of_neuron.reshape(-1)].astype(np.int32),
-                        pat_packets, pat_dirs)
-    return Route(src.name, dst.name, False, packets, hops, ids.astype(np.int64), link_uses, max_hops,
-                 dirs / per_core_n[:, None], mean_fan, events_mean, received_mean, kinds)
+                        pat_packets, pat_dirs, pat_chip)
+    return Route(src.name, dst.name, False, per_core(pat_packets), per_core(pat_dirs.sum(axis=1) + pat_chip),
+                 ids.astype(np.int64), link_uses, max_hops, dirs, mean_fan, events_mean, received_mean, kinds,
+                 per_core(pat_chip), fabric.path_cycles(a, b), fabric.flit_time(ids))
 
 
 def _neuron_chunks(hw: HwConfig, g: nx.DiGraph, order: list[str], pots: dict[str, int],
@@ -497,10 +593,13 @@ def placed_layers(hw: HwConfig, g: nx.DiGraph) -> list[str]:
     return order
 
 
-def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] | None = None) -> Mapping:
+def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] | None = None,
+                refuse_overfull: bool = True) -> Mapping:
     """Place the workload's layer graph on the hardware (rules in the module docstring). ``chunks``
     (``split: neurons`` only): explicit neurons per core for some layers, on consecutive cores in
-    placement order (a validation network's placement, archsim.validate.network)."""
+    placement order (a validation network's placement, archsim.validate.network). Under ``storage:
+    per_synapse`` a core whose synapses overfill its weight SRAM is refused (rule 10), or, with
+    ``refuse_overfull=False``, only noted (:func:`synaptic_memory`)."""
     chunks = chunks or {}
     if chunks and hw.mapping.split != "neurons":
         raise UserError(hw.source, "mapping.split", "an explicit placement needs split: neurons")
@@ -508,7 +607,8 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
     order = placed_layers(hw, g)
     works = {n: _mean_item_work(hw, g, wl, n) for n in order}
     pots = {n: _potential_bits(hw, g, wl, n) for n in order}
-    wbits = {n: lg.layer(g, n).weights * hw.precision.weight_bits for n in order}
+    wbits = {n: stored_weight_bits(hw, g, n) for n in order}
+    per_synapse = hw.core.weight_sram.storage == "per_synapse"
     positions = hw.mesh.positions()
     w_cap = hw.core.weight_sram.capacity_bits
     notes: list[str] = []
@@ -541,7 +641,9 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
             else:
                 per_core = split_channels(ch, len(cores))
                 per_neurons = tuple(c * (neurons // ch) for c in per_core)
-            if len(names) > 1:        # shared core: the core's weight SRAM holds all its layers
+            if per_synapse:           # checked core by core below (synaptic_memory): nothing spills
+                spill = 0.0
+            elif len(names) > 1:      # shared core: the core's weight SRAM holds all its layers
                 spill = 0.0 if group_wbits <= w_cap else 1.0 - w_cap / group_wbits
             else:
                 spill = _spill(wbits[n], max(per_neurons) / neurons, w_cap)
@@ -553,15 +655,70 @@ def map_network(hw: HwConfig, wl: Workload, chunks: dict[str, tuple[int, ...]] |
             layers[n] = LayerPlacement(n, lg.layer(g, n).index, gi, cores, ch, per_core, wbits[n], pots[n],
                                        float(spill), how, per_neurons, "neurons" if by_neurons else "channels")
 
-    links, _ = link_index(hw.mesh.rows, hw.mesh.cols)
-    grid = link_grid(hw.mesh.rows, hw.mesh.cols)
-    link_dir, pos = link_directions(grid), np.array(positions, dtype=np.int64).reshape(-1, 2)
+    links, _ = link_index(*hw.mesh.grid)
+    fabric = Fabric.of(hw)
+    pos = np.array(positions, dtype=np.int64).reshape(-1, 2)
     routes = {}
     for u, v in g.edges:
         if u not in layers:
             continue                  # the input arrives by DMA (mapping.input: dma)
-        routes[(u, v)] = _route(g, layers[u], layers[v], pos, grid, link_dir, hw.router.multicast)
+        routes[(u, v)] = _route(g, layers[u], layers[v], pos, fabric, hw.router.multicast)
     if any(p.spill_fraction > 0 for p in layers.values()):
         notes.append("weights spill off chip: " + ", ".join(
             f"{n} {p.spill_fraction:.0%}" for n, p in layers.items() if p.spill_fraction > 0))
-    return Mapping(layers, order, groups, positions, links, routes, shares, hw.pipeline.images_in_flight, notes)
+    memory = synaptic_memory(hw, g, layers, routes, refuse=refuse_overfull) if per_synapse else None
+    if memory and memory["overfull"]:
+        notes.append(f"synaptic memory overfull on {len(memory['overfull'])} cores (not refused); the fullest: "
+                     + overfull_text(memory))
+    return Mapping(layers, order, groups, positions, links, routes, shares, hw.pipeline.images_in_flight, notes,
+                   chip_links=fabric.chip, synaptic_memory=memory)
+
+
+def synapses_per_core(g: nx.DiGraph, layers: dict[str, LayerPlacement], routes: dict[tuple[str, str], Route],
+                      n_cores: int) -> np.ndarray:
+    """``[n_cores]`` synapses each core holds: every synapse sits on the core of its target neuron.
+    Summed from the connectivity rows (archsim.connectivity): a row's synapses per destination core
+    times the source neurons that share it; no synapse list is built."""
+    held = np.zeros(n_cores, dtype=np.int64)
+    for u, v in g.edges:
+        if v not in layers:
+            continue
+        place = layers[v]
+        if (u, v) in routes:
+            table, rows = routes[(u, v)].neurons.table, routes[(u, v)].neurons.row_of_neuron
+        else:                         # the input arrives by DMA: no route, its synapses are still stored
+            syn = synapse_rows(g, u, v, place.core_of_neuron(), len(place.cores))
+            table, rows = syn.table, syn.row_of_neuron
+        per_dst = np.bincount(rows, minlength=len(table)).astype(np.int64) @ table
+        np.add.at(held, np.asarray(place.cores), per_dst)
+    return held
+
+
+def synaptic_memory(hw: HwConfig, g: nx.DiGraph, layers: dict[str, LayerPlacement],
+                    routes: dict[tuple[str, str], Route], refuse: bool = True) -> dict:
+    """``storage: per_synapse``: each core's synapses x ``bits_per_synapse`` against its weight SRAM.
+    A core over capacity is refused (UserError naming the core), or with ``refuse=False`` listed in the
+    result's ``overfull`` (archsim validate: SANA-FE, the reference, does not model synaptic memory)."""
+    bits, cap_kib = hw.core.weight_sram.bits_per_synapse, hw.core.weight_sram.size_kib
+    held = synapses_per_core(g, layers, routes, hw.n_cores)
+    on_core: dict[int, list[str]] = {}
+    for name, place in layers.items():
+        for c in place.cores:
+            on_core.setdefault(c, []).append(name)
+    kib = held * bits / 8192
+    over = [c for c in np.flatnonzero(kib > cap_kib)]
+    out = {"bits_per_synapse": bits, "capacity_kib": cap_kib, "max_synapses_per_core": int(held.max(initial=0)),
+           "max_kib_per_core": round(float(kib.max(initial=0.0)), 3), "per_core": held.tolist(),
+           "overfull": [{"core": int(c), "layers": on_core.get(int(c), []), "synapses": int(held[c]),
+                         "kib": round(float(kib[c]), 3)} for c in over]}
+    if out["overfull"] and refuse:
+        raise UserError(hw.source, "mapping", overfull_text(out) +
+                        (f" (and {len(over) - 1} more cores)" if len(over) > 1 else ""))
+    return out
+
+
+def overfull_text(memory: dict) -> str:
+    """The fullest overfull core, in words (the lowest core id among equals)."""
+    o = max(memory["overfull"], key=lambda x: (x["synapses"], -x["core"]))
+    return (f"core {o['core']} ({', '.join(o['layers'])}) holds {o['synapses']:,} synapses x "
+            f"{memory['bits_per_synapse']} bits = {o['kib']:.1f} KiB > {memory['capacity_kib']:g} KiB synaptic memory")

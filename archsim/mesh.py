@@ -5,6 +5,12 @@ sits in tile ``c // cores_per_tile``. Positions are ``(row, col)``; directions: 
 north = +row. The hwconfig's ``mesh`` section (archsim.hwconfig.schema.Mesh) says which numbering;
 the mapping (archsim.mapping) routes spikes with the paths here; the timing backends only see link ids.
 
+A system of chips (``mesh.chips``) is one global grid of tiles: a chip_rows x chip_cols grid of chips,
+each a rows x cols mesh, chip (i, j) holding global rows i*rows .. (i+1)*rows-1 and columns likewise.
+XY routing runs over the global grid; a link between tiles of two chips is a chip-to-chip link
+(:func:`chip_links`), every other link an on-chip one. Cores are numbered chip by chip
+(:func:`system_tiles`).
+
 Pure functions of integers: nothing here imports the rest of archsim, so the hwconfig schema, the
 mapping and the action table can all use it.
 """
@@ -36,6 +42,22 @@ def tile_positions(rows: int, cols: int, numbering: str = "snake",
 def core_positions(tiles: list[Position], cores_per_tile: int) -> list[Position]:
     """Mesh position of every core (its tile's), in core-id order."""
     return [p for p in tiles for _ in range(cores_per_tile)]
+
+
+def system_tiles(chip_tiles: list[Position], rows: int, cols: int, chip_rows: int, chip_cols: int) -> list[Position]:
+    """Global position of every tile of a chip_rows x chip_cols grid of chips, each a rows x cols mesh
+    with its tiles at ``chip_tiles`` (one chip's positions, tile-id order): chip by chip, the chips in
+    snake order (consecutive chips are neighbours, as consecutive tiles of a snake-numbered chip are),
+    so consecutive cores stay on one chip or the next."""
+    return [(cr * rows + r, cc * cols + c) for cr, cc in tile_positions(chip_rows, chip_cols, "snake")
+            for r, c in chip_tiles]
+
+
+def chip_hops(a: np.ndarray, b: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Chip boundaries the XY route from each position of ``a`` to the matching one of ``b`` crosses (int
+    [E, 2] global (row, col) each; chips of rows x cols tiles): the chip-to-chip links it takes."""
+    size = np.array([rows, cols])
+    return np.abs(b // size - a // size).sum(axis=-1)
 
 
 def tile_of(core: int, cores_per_tile: int) -> int:
@@ -127,6 +149,18 @@ def xy_links_by_set(pair_set: np.ndarray, src: np.ndarray, dest: np.ndarray, gri
     if not sets:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(sets), np.concatenate(links), np.concatenate(uses)
+
+
+def chip_links(grid: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """``[links]`` bool: whether each link of ``grid`` (:func:`link_grid` of the whole system) joins two
+    chips of rows x cols tiles (all False on one chip)."""
+    r, c = np.meshgrid(np.arange(grid.shape[0]), np.arange(grid.shape[1]), indexing="ij")
+    out = np.zeros(int(grid.max()) + 1, dtype=bool)
+    for d, (dr, dc) in enumerate(_STEPS):
+        inside = grid[:, :, d] >= 0
+        crosses = ((r + dr) // rows != r // rows) | ((c + dc) // cols != c // cols)
+        out[grid[:, :, d][inside]] = crosses[inside]
+    return out
 
 
 def link_directions(grid: np.ndarray) -> np.ndarray:

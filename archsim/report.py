@@ -53,6 +53,14 @@ def _policy_source(s: Summary) -> str:
     return f" (policy: {SOURCE_WORDS.get(p_src, p_src)}; threshold: {SOURCE_WORDS.get(t_src, t_src)})"
 
 
+def _controller(s: Summary) -> str:
+    """'wait', 'speculate (unbounded)' or 'speculate (5 layers ahead)': the bound decides the waste."""
+    if s.controller_mode != "speculate":
+        return s.controller_mode
+    k = s.speculation.get("layers_ahead")
+    return "speculate (unbounded)" if k is None else f"speculate ({k} layer{'s' if k != 1 else ''} ahead)"
+
+
 def format_summary(summary: Summary, per_layer=None) -> str:
     """The readable stdout report."""
     s, wl, m = summary, summary.workload, summary.mapping
@@ -63,7 +71,7 @@ def format_summary(summary: Summary, per_layer=None) -> str:
                  f"{s.images} images, T={wl['timesteps']})")
     pol = s.exit_policy + (f" >= {s.threshold:g}" if s.threshold is not None else f" T={s.max_timesteps}")
     pol += _policy_source(s)
-    lines.append(f"mode {s.mode}, exit policy {pol}, controller {s.controller_mode}, "
+    lines.append(f"mode {s.mode}, exit policy {pol}, controller {_controller(s)}, "
                  f"{m['images_in_flight']} image(s) in flight, energy table {s.energy_table}")
     lines.append("")
     rows = [
@@ -116,6 +124,8 @@ def format_summary(summary: Summary, per_layer=None) -> str:
     b = s.bottleneck
     lines.append(f"Bottleneck: {', '.join(b['layers'])} busy {100 * b['utilization']:.0f} % of the makespan; "
                  f"stalls on full spike buffers {s.stall_cycles:,.0f} cycles")
+    if s.chips:
+        lines += _chip_lines(s)
     if per_layer is not None and len(per_layer):
         n = max(s.images, 1)
         lines.append("")
@@ -125,6 +135,23 @@ def format_summary(summary: Summary, per_layer=None) -> str:
                          f"{(r['accumulates'] + r['macs']) / n:>14,.0f}{100 * r['group_utilization']:>6.0f}%"
                          f"{r['stall_cycles']:>16,.0f}{1e3 * r['energy_dynamic_j'] / n:>12.4f}")
     return "\n".join(lines)
+
+
+def _chip_lines(s: Summary) -> list[str]:
+    """The system of chips: energy per chip (spread, busiest chip) and the chip-to-chip links."""
+    c, k = s.chips, s.chips["links"]
+    used = [ch for ch in c["per_chip"] if ch["cores_used"]]
+    joules = sorted(ch["energy_j"] for ch in used) or [0.0]
+    top = max(c["per_chip"], key=lambda ch: ch["busiest_core_utilization"])
+    total = s.energy_j or 1.0
+    return [f"Chips: {c['grid'][0]}x{c['grid'][1]} of {c['cores_per_chip']} cores, {c['chips_used']} used; energy per "
+            f"used chip {_si(joules[0], 'J')} .. {_si(joules[-1], 'J')} (median {_si(joules[len(joules) // 2], 'J')}); "
+            f"busiest core {top['busiest_core']} on chip {top['chip']}, busy "
+            f"{100 * top['busiest_core_utilization']:.0f} % of the makespan",
+            f"  chip links ({k['link']}, {k['lanes']} lane(s)): {k['crossings']:,} crossings, {k['flits']:,} flits, "
+            f"{_si(k['energy_j'], 'J')} ({100 * k['energy_j'] / total:.1f} % of the energy), "
+            f"{k['latency_cycles']} cycles per crossing, busiest link busy "
+            f"{100 * k['busiest_link_utilization']:.0f} % of the makespan"]
 
 
 def energy_unit(joules_per_image: float) -> tuple[float, str]:
@@ -239,9 +266,10 @@ def atomic_dir(out_dir: str | os.PathLike):
 
 
 def write_outputs(out_dir: str | os.PathLike, summary: Summary, per_layer, per_sample, config: dict,
-                  extra: dict | None = None, *, energy: EnergyReport) -> Path:
+                  extra: dict | None = None, *, energy: EnergyReport, tables: dict | None = None) -> Path:
     """Write summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png (+ ``extra`` JSON
-    files) into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory.
+    files, + ``tables``: file name -> DataFrame, e.g. a system of chips' per_core.csv and per_chip.csv)
+    into ``out_dir`` atomically (:func:`atomic_dir`): a failure leaves no half-written directory.
     ``energy``: the run's EnergyReport (its static energy per layer goes into the plot)."""
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -254,5 +282,7 @@ def write_outputs(out_dir: str | os.PathLike, summary: Summary, per_layer, per_s
                                                         sort_keys=False))
         for name, obj in (extra or {}).items():
             (tmp / name).write_text(json.dumps(obj, indent=2, default=plain) + "\n")
+        for name, table in (tables or {}).items():
+            table.to_csv(tmp / name, index=False)
         _plot(per_layer, summary, tmp / "per_layer.png", energy.static_layer_j, energy.static_rest_j)
     return out

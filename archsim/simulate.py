@@ -7,6 +7,7 @@ design with a fixed T (the workload's T) when the policy is adaptive, to state w
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from archsim import pooling
+from archsim.chips import system_of_chips
 from archsim.hwconfig import HwConfig, clock_hz
 from archsim.counts import ItemCounts, oracle_mask
 from archsim.energy import Activity, EnergyReport, dynamic_j, energy_report
@@ -48,6 +50,8 @@ class SimulationResult:
     counts: ItemCounts
     timing: CoreTiming
     energy: EnergyReport
+    per_core: pd.DataFrame | None = None     # a system of chips (mesh.chips): per core and per chip
+    per_chip: pd.DataFrame | None = None
 
 
 @dataclass
@@ -167,8 +171,14 @@ def run_simulation(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None
     summary = _summary(hw, wl, mapping, run, base, mode, sources)
     per_layer = _per_layer(hw, wl, mapping, run)
     per_sample = _per_sample(hw, wl, run)
+    per_core = per_chip = None
+    if hw.mesh.n_chips > 1:
+        chips, per_core, per_chip = system_of_chips(hw, wl.graph, mapping, run.trace, run.tally.per_layer, run.totals,
+                                                    run.energy, activity(hw, mapping, run.trace, run.seconds))
+        summary = dataclasses.replace(summary, chips=chips)
     return SimulationResult(summary, per_layer, per_sample, mapping, plan, run.trace,
-                            whole.counts[0] if whole else None, whole.timing if whole else None, run.energy)
+                            whole.counts[0] if whole else None, whole.timing if whole else None, run.energy,
+                            per_core, per_chip)
 
 
 def simulate(hw: HwConfig, wl: Workload, *, exit_policy: str | None = None, threshold: float | None = None,
@@ -242,7 +252,8 @@ def _summary(hw: HwConfig, wl: Workload, mapping: Mapping, run: _Run, base: _Run
         counts_useful=oracle,
         counts_setup=run.setup,
         speculation={"wasted_items": wasted_items,
-                     "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"])},
+                     "wasted_synaptic_ops": (tot["accumulates"] + tot["macs"]) - (oracle["accumulates"] + oracle["macs"]),
+                     "layers_ahead": hw.controller.layers_ahead},
         early_exit_savings=savings,
         area_proxy_sram_kib=sram_kib,
         bottleneck={"group": busiest, "layers": list(mapping.groups[busiest].layers) if mapping.groups else [],

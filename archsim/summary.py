@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 # entries summary.json leaves out when this run does not have them (None)
-OPTIONAL = ("pooled_cells_estimated",)
+OPTIONAL = ("pooled_cells_estimated", "chips")
 
 
 def plain(obj):
@@ -72,7 +72,7 @@ class Summary:
     counts: dict[str, int]
     counts_useful: dict[str, int]
     counts_setup: dict[str, int]
-    speculation: dict                               # wasted_items, wasted_synaptic_ops
+    speculation: dict                               # wasted_items, wasted_synaptic_ops, layers_ahead (None: unbounded)
     early_exit_savings: dict                        # against the fixed-T run of the same design
     area_proxy_sram_kib: float
     bottleneck: dict                                # group, layers, busy_cycles, utilization
@@ -82,6 +82,7 @@ class Summary:
     spikes_received: int | None
     spikes_dropped: int | None
     mapping: dict                                   # archsim.mapping.Mapping.summary()
+    chips: dict | None = None                       # a system of chips: per chip and the links (archsim.chips)
     pooled_cells_estimated: list[str] | None = None   # per_cell pooling: edges whose cells are estimated
     workload: dict
     hwconfig: str

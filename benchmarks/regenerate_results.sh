@@ -62,4 +62,10 @@ if [[ $what == all || $what == validation ]]; then
       --out results/validation/conv_pad_pool
   "$PY" -m archsim validate sanafe workloads/validation/small_c10_head.yaml \
       --spikes workloads/validation/small_c10_head_spikes.npz --out results/validation/small_c10_head
+  # SANA-FE's DVS-gesture network as its authors run it (about 2 minutes and 5 GB of memory each)
+  "$PY" workloads/validation/make_dvs_gesture.py
+  "$PY" -m archsim validate sanafe workloads/validation/dvs_gesture.yaml --timesteps 32 \
+      --out results/validation/dvs_gesture
+  "$PY" benchmarks/validation_update_gap.py workloads/validation/dvs_gesture.yaml --timesteps 32 \
+      --out results/validation/dvs_gesture/update_rule_gap.json
 fi

@@ -1,17 +1,19 @@
 """archsim at scale (issue 31): wall time, peak memory and CPU of big networks on big meshes.
 
-    .venv/bin/python benchmarks/scale.py [--only NAME ...] [--series X] [--cap-gb 10]
+    .venv/bin/python benchmarks/scale.py [--only NAME ... [--record]] [--series X] [--cap-gb 10]
 
 Runs every case of benchmarks/scale_cases.py (issue 31's table) and three growth series (input size,
 cores, samples), each in its own process under a virtual-memory cap (``prlimit --as``: a case that
 outgrows it fails instead of taking the machine), through ``run_simulation`` as ``archsim run`` does
 (the fixed-T baseline included). Records per case: wall seconds (whole run and the mapping alone), CPU
 seconds, peak resident memory (MB), the machine's load average before and after (other jobs share the
-machine: compare CPU seconds when the load differs), and the peak memory once the workload was made
+machine: compare CPU seconds when the load differs), the peak memory once the workload was made
 (``workload_peak_mb``: the synthetic workload's own arrays and the making of them, which grow with its
-samples; the run's own memory is the rest). Writes results/scale.json and results/scale.png (log-log
-growth). ``--series samples`` (or ``neurons``, ``cores``) re-runs one growth series only and replaces its
-rows in results/scale.json.
+samples; the run's own memory is the rest), and on a system of chips, the energy per used chip (least,
+median, most) and the chip links' share. Writes results/scale.json and results/scale.png (log-log
+growth); ``--only NAME ... --record`` runs only those cases and puts their rows into results/scale.json
+(replacing rows of the same name), leaving every other row as it was; ``--series samples`` (or
+``neurons``, ``cores``) re-runs one growth series only and replaces its rows in results/scale.json.
 """
 from __future__ import annotations
 
@@ -51,9 +53,38 @@ def one(case: Case) -> dict:
     g = wl.graph
     return {**case.to_dict(), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
             "workload_s": round(t_wl - t0, 2), "mapping_s": round(t_map - t_wl, 2),
-            "peak_rss_mb": round(peak_rss_mb()), "workload_peak_mb": round(wl_peak), "neurons": int(sum(g.nodes[n]["neurons"] for n in g.nodes)),
-            "cores_used": mapping.cores_used, "cores": case.rows * case.cols,
-            "fps": res.summary["fps"]}
+            "peak_rss_mb": round(peak_rss_mb()), "workload_peak_mb": round(wl_peak),
+            "neurons": int(sum(g.nodes[n]["neurons"] for n in g.nodes)),
+            "cores_used": mapping.cores_used, "cores": case.cores,
+            "fps": res.summary["fps"], **chip_figures(res.summary)}
+
+
+def chip_figures(summary) -> dict:
+    """A system of chips: chips used, energy per used chip (least, median, most, J), the chip links'."""
+    if not summary.chips:
+        return {}
+    c, links = summary.chips, summary.chips["links"]
+    joules = sorted(ch["energy_j"] for ch in c["per_chip"] if ch["cores_used"])
+    return {"chips_used": c["chips_used"], "energy_j": summary.energy_j,
+            "chip_energy_j_min": joules[0], "chip_energy_j_median": joules[len(joules) // 2],
+            "chip_energy_j_max": joules[-1], "chip_link_crossings": links["crossings"],
+            "chip_link_energy_j": links["energy_j"], "chip_link_energy_share": round(links["energy_share"], 5),
+            "chip_link_busiest_utilization": round(links["busiest_link_utilization"], 5)}
+
+
+def record(rows: list[dict]) -> None:
+    """Put ``rows`` into results/scale.json's table: a row of the same name is replaced, a new one added."""
+    path = ROOT / "results" / "scale.json"
+    out = json.loads(path.read_text())
+    names = [r["name"] for r in out["table"]]
+    for row in rows:
+        if row["name"] in names:
+            out["table"][names.index(row["name"])] = row
+        else:
+            out["table"].append(row)
+            names.append(row["name"])
+    path.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"recorded {', '.join(r['name'] for r in rows)} in {path.relative_to(ROOT)}")
 
 
 def spawn(case: Case, cap_gb: float) -> dict:
@@ -108,7 +139,8 @@ def rerun_series(x: str, cap_gb: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", help=argparse.SUPPRESS)
-    ap.add_argument("--only", nargs="*", help="run only these case names (no file written)")
+    ap.add_argument("--only", nargs="*", help="run only these case names (no file written unless --record)")
+    ap.add_argument("--record", action="store_true", help="with --only: put their rows into results/scale.json")
     ap.add_argument("--series", choices=[x for x, _ in SERIES.values()],
                     help="re-run this growth series only; its rows replace those in results/scale.json")
     ap.add_argument("--cap-gb", type=float, default=10.0, help="virtual-memory cap per case (GB)")
@@ -121,8 +153,9 @@ def main() -> None:
         return
     every = {c.name: c for c in TABLE} | {c.name: c for _, cases in SERIES.values() for c in cases}
     if args.only:
-        for name in args.only:
-            spawn(every[name] if name in every else CASES[name], args.cap_gb)
+        rows = [spawn(every[name] if name in every else CASES[name], args.cap_gb) for name in args.only]
+        if args.record:
+            record([r for r in rows if "wall_s" in r])
         return
     table = [spawn(c, args.cap_gb) for c in TABLE]
     series = {t: (x, [spawn(c, args.cap_gb) for c in cases]) for t, (x, cases) in SERIES.items()}

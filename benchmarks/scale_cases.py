@@ -2,8 +2,9 @@
 benchmarks/profile_setup.py.
 
 A case is a synthetic VGG16 (archsim.synthetic, ~0.1 spikes per neuron per timestep, T = 4) at an input
-size, on hwconfigs/default.yaml with its mesh resized and, for ImageNet sizes, the mapping's neuron split
-(Loihi's way: chunks of at most ``max_neurons`` neurons per core).
+size, on hwconfigs/default.yaml (or the case's ``config``) with its mesh resized and, for ImageNet sizes,
+the mapping's neuron split (Loihi's way: chunks of at most ``max_neurons`` neurons per core); a system of
+chips (``chip_rows`` x ``chip_cols`` chips of rows x cols cores, hwconfig ``mesh.chips``) when it says so.
 """
 from __future__ import annotations
 
@@ -34,6 +35,13 @@ class Case:
     mode: str                  # simpy | analytic
     classes: int = 10
     max_neurons: int | None = None   # mapping.split: neurons with this cap; None: the default channel split
+    chip_rows: int = 1               # a grid of chips, each a rows x cols mesh (mesh.chips)
+    chip_cols: int = 1
+    config: str = "default.yaml"     # the hwconfig under hwconfigs/ the case starts from
+
+    @property
+    def cores(self) -> int:
+        return self.rows * self.cols * self.chip_rows * self.chip_cols
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,15 +56,21 @@ TABLE = [
     Case("128_16x16_200_simpy", 128, 16, 16, 200, "simpy"),
     Case("224_64x64_100_analytic", 224, 64, 64, 100, "analytic", classes=1000, max_neurons=4096),
     Case("224_64x64_100_simpy", 224, 64, 64, 100, "simpy", classes=1000, max_neurons=4096),
+    # the same 4,096 cores as 32 chips (8 x 4) of 128 (16 x 8), chip-to-chip links between them
+    Case("224_32chips_8x16_100_analytic", 224, 8, 16, 100, "analytic", classes=1000, max_neurons=4096,
+         chip_rows=4, chip_cols=8, config="multichip_8x4x128.yaml"),
 ]
 CASES = {c.name: c for c in TABLE}
 
 
 def hwconfig(case: Case) -> HwConfig:
-    """hwconfigs/default.yaml with the case's mesh (and neuron split)."""
-    path = ROOT / "hwconfigs" / "default.yaml"
+    """The case's hwconfig (hwconfigs/default.yaml unless it says otherwise) with its mesh (chips, neuron
+    split)."""
+    path = ROOT / "hwconfigs" / case.config
     raw = copy.deepcopy(yaml.safe_load(path.read_text()))
     raw["mesh"].update(rows=case.rows, cols=case.cols)
+    if case.chip_rows * case.chip_cols > 1:
+        raw["mesh"]["chips"] = {**(raw["mesh"].get("chips") or {}), "rows": case.chip_rows, "cols": case.chip_cols}
     if case.max_neurons is not None:
         raw.setdefault("mapping", {})
         raw["mapping"] = {**(raw["mapping"] or {}), "split": "neurons", "max_neurons_per_core": case.max_neurons}

@@ -106,8 +106,10 @@ def main(args: argparse.Namespace) -> int:
                   "exit_policy_source": summary.exit_policy_source,
                   "threshold_source": summary.threshold_source, "mode": args.mode,
                   **hw.resolved()}
+        tables = {"per_core.csv": result.per_core, "per_chip.csv": result.per_chip} if result.per_chip is not None else None
         write_outputs(args.out, summary, result.per_layer, result.per_sample, config,
-                      extra={"gpu_comparison.json": gpu} if gpu is not None else None, energy=result.energy)
+                      extra={"gpu_comparison.json": gpu} if gpu is not None else None, energy=result.energy,
+                      tables=tables)
     if args.json:
         out = summary.to_dict()
         if gpu is not None:
@@ -119,5 +121,6 @@ def main(args: argparse.Namespace) -> int:
             print()
             print(format_table(gpu))
         if args.out:
-            print(f"\nwrote {args.out}/summary.json, per_layer.csv, per_sample.csv, config.yaml, per_layer.png")
+            chips = ", per_core.csv, per_chip.csv" if result.per_chip is not None else ""
+            print(f"\nwrote {args.out}/summary.json, per_layer.csv, per_sample.csv{chips}, config.yaml, per_layer.png")
     return 0

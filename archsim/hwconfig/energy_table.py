@@ -72,6 +72,23 @@ class DramTable(Strict):
     standards: dict[str, DramStandard]
 
 
+class ChipLinkStandard(Strict):
+    """One row of the chip-link table (hwconfigs/energy/chip_links.yaml): a chip-to-chip link, per lane.
+    ``energy_pj_per_bit``: per bit carried; ``bandwidth_gbps``: 10^9 bytes per second per lane;
+    ``latency_ns``: from one chip's boundary router to the next chip's; ``static_mw``: per lane while on."""
+    description: str = ""
+    energy_pj_per_bit: NonNegativeFloat
+    bandwidth_gbps: PositiveFloat
+    latency_ns: NonNegativeFloat
+    static_mw: NonNegativeFloat = 0.0
+
+
+class ChipLinkTable(Strict):
+    name: str
+    source: str = ""
+    standards: dict[str, ChipLinkStandard]
+
+
 class EnergyTable(Strict):
     name: str
     technology_nm: PositiveFloat

@@ -4,7 +4,8 @@ Order of the checks (the first problem is the one line a user sees): the file's 
 (archsim.hwconfig.schema), its energy table (archsim.hwconfig.energy_table) and the bank sizes that table
 prices, the units the hwconfig names (:func:`check_units`), the off-chip DRAM standard, then a warning for
 legal but unusual values (:data:`PLAUSIBLE`). Only then is the ``HwConfig`` built, with the energy table,
-the DRAM standard and the file's path in it from the start: nothing is patched in afterwards.
+the DRAM standard, the chip-link row (a system of chips) and the file's path in it from the start: nothing
+is patched in afterwards.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from archsim.errors import UserError
-from archsim.hwconfig.energy_table import REQUIRED_ACTIONS, DramStandard, DramTable, EnergyTable, load_energy_table
+from archsim.hwconfig.energy_table import (REQUIRED_ACTIONS, ChipLinkStandard, ChipLinkTable, DramStandard, DramTable,
+                                           EnergyTable, load_energy_table)
 from archsim.hwconfig.schema import HwConfigFile, OffChip
 from archsim.inputs import did_you_mean, read_yaml, validation_error
 
@@ -33,25 +35,32 @@ class OffChipDesign(OffChip):
 
 class HwConfig(HwConfigFile):
     """A hardware description as the simulator uses it: the file's fields, plus the loaded energy table
-    (``energy``), the DRAM standard (``offchip.dram``) and the file it came from (``source``). Built once
-    by :func:`config_from_dict`, frozen; the three additions are not YAML keys and are left out of
-    ``model_dump`` (the sweep's point hashes and the config.yaml of ``--out`` show the file's fields)."""
+    (``energy``), the DRAM standard (``offchip.dram``), the chip-to-chip link's row (``chip_link``, None
+    without ``mesh.chips``) and the file it came from (``source``). Built once by :func:`config_from_dict`,
+    frozen; the additions are not YAML keys and are left out of ``model_dump`` (the sweep's point hashes
+    and the config.yaml of ``--out`` show the file's fields)."""
     offchip: OffChipDesign | None = None
     energy: EnergyTable = Field(exclude=True)
+    chip_link: ChipLinkStandard | None = Field(None, exclude=True)
     source: str = Field(exclude=True)
 
     def resolved(self) -> dict:
-        """The config as plain data with the energy table inlined (for config.yaml in --out)."""
-        return {"hwconfig": self.model_dump(mode="json"), "hwconfig_path": self.source,
-                "energy_table_loaded": self.energy.model_dump(mode="json")}
+        """The config as plain data with the energy table inlined (for config.yaml in --out; with chips,
+        the chip-link row too)."""
+        out = {"hwconfig": self.model_dump(mode="json"), "hwconfig_path": self.source,
+               "energy_table_loaded": self.energy.model_dump(mode="json")}
+        if self.chip_link is not None:
+            out["chip_link_loaded"] = self.chip_link.model_dump(mode="json")
+        return out
 
 
-def _build(spec: HwConfigFile, table: EnergyTable, dram: DramStandard | None, source: str) -> HwConfig:
+def _build(spec: HwConfigFile, table: EnergyTable, dram: DramStandard | None, link: ChipLinkStandard | None,
+           source: str) -> HwConfig:
     """The HwConfig of a checked file: its validated sections are taken over as they are."""
     fields = {name: getattr(spec, name) for name in HwConfigFile.model_fields}
     if spec.offchip is not None:
         fields["offchip"] = OffChipDesign(**{k: getattr(spec.offchip, k) for k in OffChip.model_fields}, dram=dram)
-    return HwConfig(**fields, energy=table, source=source)
+    return HwConfig(**fields, energy=table, chip_link=link, source=source)
 
 
 def check_units(hw: HwConfigFile, table: EnergyTable, source: str, table_source: str) -> None:
@@ -77,8 +86,9 @@ def config_from_dict(raw: dict, source: str, base_dir: Path) -> HwConfig:
         raise UserError(source, "core.spike_buffer.size_kib", "smaller than one spike event")
     check_units(spec, table, source, str(table_path))
     dram = _dram_standard(spec, source, base_dir) if spec.offchip is not None else None
+    link = _chip_link(spec, source, base_dir) if spec.mesh.chips is not None else None
     check_plausible(spec, source)
-    return _build(spec, table, dram, source)
+    return _build(spec, table, dram, link, source)
 
 
 def _check_banks(spec: HwConfigFile, table: EnergyTable, table_source: str) -> None:
@@ -93,17 +103,32 @@ def _check_banks(spec: HwConfigFile, table: EnergyTable, table_source: str) -> N
                                 f"no row for the {bank:g} KiB banks of core.{mem} (largest row: {largest:g} KiB)")
 
 
+def _table_row(model, table_path: str, row: str, fields: tuple[str, str], source: str, base_dir: Path):
+    """Row ``row`` of a table of standards (``model``: DramTable or ChipLinkTable) read from ``table_path``;
+    ``fields``: the hwconfig keys that name the table and the row (for the one-line errors)."""
+    path = resolve_energy_table(table_path, source, base_dir, field=fields[0])
+    try:
+        table = model.model_validate(read_yaml(path))
+    except ValidationError as err:
+        raise validation_error(str(path), err) from None
+    if row not in table.standards:
+        raise UserError(source, fields[1], f"{row!r} is not in {path} "
+                        f"(it has: {', '.join(table.standards)}){did_you_mean(row, table.standards)}")
+    return table.standards[row]
+
+
 def _dram_standard(spec: HwConfigFile, source: str, base_dir: Path) -> DramStandard:
     """The row of the DRAM table (``offchip.dram_table``) that ``offchip.standard`` names."""
-    dram_path = resolve_energy_table(spec.offchip.dram_table, source, base_dir, field="offchip.dram_table")
-    try:
-        dram = DramTable.model_validate(read_yaml(dram_path))
-    except ValidationError as err:
-        raise validation_error(str(dram_path), err) from None
-    if spec.offchip.standard not in dram.standards:
-        raise UserError(source, "offchip.standard", f"{spec.offchip.standard!r} is not in {dram_path} "
-                        f"(it has: {', '.join(dram.standards)}){did_you_mean(spec.offchip.standard, dram.standards)}")
-    return dram.standards[spec.offchip.standard]
+    return _table_row(DramTable, spec.offchip.dram_table, spec.offchip.standard,
+                      ("offchip.dram_table", "offchip.standard"), source, base_dir)
+
+
+def _chip_link(spec: HwConfigFile, source: str, base_dir: Path) -> ChipLinkStandard:
+    """The row of the chip-link table (``mesh.chips.link_table``) that ``mesh.chips.link`` names: without
+    it the chip-to-chip links have no price."""
+    chips = spec.mesh.chips
+    return _table_row(ChipLinkTable, chips.link_table, chips.link, ("mesh.chips.link_table", "mesh.chips.link"),
+                      source, base_dir)
 
 
 # The repository's hwconfigs/ folder: where a relative energy_table is looked for when it is not beside

@@ -26,6 +26,17 @@ from archsim.choices import CONTROLLER_MODES, FROM_WORKLOAD, POLICIES
 from archsim.inputs import Strict
 
 
+def _left_out_while_none(field: str):
+    """A model's serializer that leaves ``field`` out while it is None: configs that never set a newer
+    field dump (and sweep points hash) as they did before it existed."""
+    def dump(self, handler):
+        out = handler(self)
+        if getattr(self, field) is None:
+            out.pop(field, None)
+        return out
+    return model_serializer(mode="wrap")(dump)
+
+
 class PEArray(Strict):
     """Synaptic processing: spikes x fan-out accumulates, and the dense first layer's MACs."""
     accumulates_per_cycle: PositiveInt
@@ -54,24 +65,67 @@ class Sram(Strict):
         return int(self.size_kib * 1024 * 8)
 
 
+class WeightSram(Sram):
+    """The synaptic (weight) memory, and how a layer's synapses are stored in it (``storage``):
+    ``shared_kernel``: a conv layer's kernel once per core, whatever the neurons on it (the default
+    accelerator's weight SRAM; a layer needs its distinct weights x ``precision.weight_bits``);
+    ``per_synapse``: every synapse stored on the core of its target neuron, ``bits_per_synapse`` each
+    (Loihi's synaptic memory). Under ``per_synapse`` a core whose synapses exceed ``size_kib`` is refused
+    by the mapping, one line naming the core (nothing spills: off-chip synapses are not modelled)."""
+    storage: Literal["shared_kernel", "per_synapse"] = "shared_kernel"
+    bits_per_synapse: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _bits_given(self) -> "WeightSram":
+        if self.storage == "per_synapse" and self.bits_per_synapse is None:
+            raise ValueError("storage 'per_synapse' needs bits_per_synapse")
+        if self.storage == "shared_kernel" and self.bits_per_synapse is not None:
+            raise ValueError("bits_per_synapse applies to storage 'per_synapse' only")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler):
+        # left out when shared_kernel, so configs that never set it dump (and sweep points hash) as before
+        out = handler(self)
+        if self.storage == "shared_kernel":
+            out.pop("storage", None)
+            out.pop("bits_per_synapse", None)
+        return out
+
+
 class Core(Strict):
     pe_array: PEArray
     neuron_unit: NeuronUnit
-    weight_sram: Sram
+    weight_sram: WeightSram
     potential_sram: Sram
     spike_buffer: Sram
+
+
+class Chips(Strict):
+    """A system larger than one die: a ``rows`` x ``cols`` grid of chips, each the mesh this section sits
+    in, joined edge to edge by chip-to-chip links (one per pair of facing boundary routers and direction).
+    ``link``: the row of the chip-link table (``link_table``, default hwconfigs/energy/chip_links.yaml)
+    that prices every bit a link carries and gives its bandwidth per lane and its latency per crossing;
+    ``lanes`` of it per link. Routing stays XY over the whole grid (archsim.mesh)."""
+    rows: PositiveInt
+    cols: PositiveInt
+    link: str = "grs_pcb_25g"
+    link_table: str = "energy/chip_links.yaml"
+    lanes: PositiveInt = 1
 
 
 class Mesh(Strict):
     """A rows x cols 2D mesh of tiles, one router per tile and ``cores_per_tile`` cores behind it (1: a
     router per core; Loihi: 4). ``core_positions`` ([row, col] each, one core per tile) places the
     tiles in id order; left out, tiles are numbered by ``numbering`` (``snake``, ``row_major``,
-    ``column_major``). The geometry itself (numberings, tiles, links, routes) is archsim.mesh's."""
+    ``column_major``). ``chips``: a grid of such meshes, one per chip (left out: one chip); cores are
+    numbered chip by chip. The geometry itself (numberings, tiles, links, routes) is archsim.mesh's."""
     rows: PositiveInt
     cols: PositiveInt
     cores_per_tile: PositiveInt = 1
     numbering: Literal[geometry.NUMBERINGS] = "snake"
     core_positions: list[tuple[NonNegativeInt, NonNegativeInt]] | None = None
+    chips: Chips | None = None
 
     @model_validator(mode="after")
     def _positions_inside(self) -> "Mesh":
@@ -85,13 +139,45 @@ class Mesh(Strict):
                 raise ValueError("two cores on one mesh position")
         return self
 
+    _dump = _left_out_while_none("chips")     # one chip: no key
+
+    @property
+    def n_chips(self) -> int:
+        return self.chips.rows * self.chips.cols if self.chips is not None else 1
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Rows and columns of tiles of the whole system (all chips)."""
+        if self.chips is None:
+            return self.rows, self.cols
+        return self.rows * self.chips.rows, self.cols * self.chips.cols
+
+    @property
+    def n_chip_links(self) -> int:
+        """Directed chip-to-chip links: one each way between facing boundary tiles of neighbouring chips."""
+        if self.chips is None:
+            return 0
+        rows, cols = self.grid
+        return 2 * ((self.chips.cols - 1) * rows + (self.chips.rows - 1) * cols)
+
+    @property
+    def cores_per_chip(self) -> int:
+        return len(self.tile_positions()) * self.cores_per_tile
+
     def tile_positions(self) -> list[geometry.Position]:
-        """Mesh position [row, col] of every tile, in tile-id order."""
+        """Mesh position [row, col] of every tile of one chip, in tile-id order."""
         return geometry.tile_positions(self.rows, self.cols, self.numbering, self.core_positions)
 
+    def chip_positions(self) -> list[geometry.Position]:
+        """[row, col] of every chip on the chip grid, in chip-id order (snake, as archsim.mesh.system_tiles)."""
+        return geometry.tile_positions(self.chips.rows, self.chips.cols, "snake") if self.chips else [(0, 0)]
+
     def positions(self) -> list[geometry.Position]:
-        """Mesh position of every core (its tile's), in core-id order."""
-        return geometry.core_positions(self.tile_positions(), self.cores_per_tile)
+        """Position on the system's grid of every core (its tile's), in core-id order (chip by chip)."""
+        tiles = self.tile_positions()
+        if self.chips is not None:
+            tiles = geometry.system_tiles(tiles, self.rows, self.cols, self.chips.rows, self.chips.cols)
+        return geometry.core_positions(tiles, self.cores_per_tile)
 
 
 class Router(Strict):
@@ -167,13 +253,7 @@ class Controller(Strict):
             raise ValueError("needs mode 'speculate' (mode 'wait' runs no layer ahead of the decision)")
         return v
 
-    @model_serializer(mode="wrap")
-    def _dump(self, handler):
-        # left out when unbounded, so configs that never set it dump (and sweep points hash) as before
-        out = handler(self)
-        if self.speculate_layers is None:
-            out.pop("speculate_layers", None)
-        return out
+    _dump = _left_out_while_none("speculate_layers")     # unbounded: no key
 
     @property
     def layers_ahead(self) -> int | None:

@@ -43,7 +43,7 @@ from archsim import graph as lg
 from archsim.hwconfig import HwConfig
 from archsim.counts import ItemCounts, link_flits, oracle_mask
 from archsim.exit_policy import ExitPlan
-from archsim.cycles import CoreTiming, SimTrace, cycles_per_flit, image_load_cycles, occupancy_cycles, ttfs_lead
+from archsim.cycles import CoreTiming, SimTrace, image_load_cycles, link_cycles_per_flit, occupancy_cycles, ttfs_lead
 from archsim.timing.chunks import one_block
 from archsim.mapping import Mapping
 from archsim.timing.lookahead import Lookahead, lookahead
@@ -61,7 +61,6 @@ class _Model:
         self.hw, self.wl, self.mapping, self.g = hw, wl, mapping, wl.graph
         self.order = mapping.order
         self.li_of = {name: i for i, name in enumerate(self.order)}
-        self.hop = hw.router.hop_latency_cycles
         self.load = image_load_cycles(hw, wl)
         self.sink = next(name for name in self.order if self.g.out_degree(name) == 0)
 
@@ -72,7 +71,7 @@ class _Model:
         timing, counts = chunk.timing, chunk.counts[i]
         dur = timing.held + np.maximum(timing.offchip - timing.compute, 0)
         occ = {e: occupancy_cycles(counts.edge_max_link_flits[e], self.hw) for e in self.mapping.routes}
-        transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.max_hops * self.hop
+        transfer = {e: np.zeros_like(occ[e]) if route.local else occ[e] + route.path_cycles
                     for e, route in self.mapping.routes.items()}
         lead = {} if timing.step is None else {
             (u, v): ttfs_lead(timing.step[:, self.li_of[u]], timing.step[:, self.li_of[v]], timing.t_max)
@@ -112,13 +111,13 @@ class _Plan:
         m, plan = self.m, self.plan
         free, _, _, occ, lead = m.contention_free(picked, i, plan.take(pick), self.look)
         edges = [Edge(m.li_of[u], m.li_of[v], [int(j) for j in route.link_ids] if not route.local else [],
-                      occ[(u, v)], route.max_hops, lead[(u, v)] if lead else None)
+                      occ[(u, v)], route.path_cycles, lead[(u, v)] if lead else None)
                  for (u, v), route in m.mapping.routes.items()]
         decide = m.hw.controller.decision_cycles if plan.adaptive else 0
         t = picked.timing
         self.rep = replay(t.held, t.compute, t.offchip, [m.mapping.layers[name].group for name in m.order], edges,
                           [m.g.has_edge(lg.INPUT, name) and lg.INPUT not in m.li_of for name in m.order],
-                          m.li_of[m.sink], plan.exit_t[pick], plan.max_t, self.k, m.load, m.hop, decide,
+                          m.li_of[m.sink], plan.exit_t[pick], plan.max_t, self.k, m.load, decide,
                           plan.adaptive, self.look, len(m.mapping.links))
         replayed = self.rep.finish - self.rep.admit
         self.pick, self.replayed = pick, replayed
@@ -161,7 +160,7 @@ class _Plan:
             group_busy[m.mapping.layers[name].group] += float(self.layer_busy[li])
         offchip_busy = float(self.offchip) + n * m.load
         controller_busy = float(self.decisions * m.hw.controller.decision_cycles)
-        link_busy = link_flits(m.mapping, self.sent, fpp=self.fpp) * cycles_per_flit(m.hw)
+        link_busy = link_flits(m.mapping, self.sent, fpp=self.fpp) * link_cycles_per_flit(m.hw, m.mapping)
         bottleneck = max([group_busy.max(initial=0.0), offchip_busy, controller_busy, float(link_busy.max(initial=0.0))])
         latency, mean_latency = self.latency, float(self.latency.mean())
         if len(self.pick) == n:                      # every image replayed

@@ -42,7 +42,7 @@ class Edge:
     dst: int                          # consumer layer
     links: list[int]                  # mesh links the transfer holds (empty: both layers on one core)
     occupancy: np.ndarray             # [S, T] cycles the transfer holds its links
-    max_hops: int
+    path_cycles: int                  # then until the spikes arrive (archsim.mapping.Route.path_cycles)
     lead: np.ndarray | None           # TTFS: [S] cycles after the producer's start the consumer may start
 
 
@@ -59,13 +59,13 @@ REQUEST, DONE, LEAVE = 0, 1, 2                     # the kinds of event on the r
 
 def replay(held: np.ndarray, compute: np.ndarray, offchip: np.ndarray, group: list[int], edges: list[Edge],
            first: list[bool], sink: int, exit_t: np.ndarray, max_t: int, images_in_flight: int,
-           load_cycles: int, hop_cycles: int, decide_cycles: int, adaptive: bool, look: Lookahead,
+           load_cycles: int, decide_cycles: int, adaptive: bool, look: Lookahead,
            n_links: int) -> Replay:
     """Replay S images. ``held``/``compute``/``offchip`` [S, L', T]: cycles an item holds its cores, of
     them computing, and on the off-chip channel (spilled weights; 0 for layers that do not spill);
     ``group[l]``: layer l's core group; ``first[l]``: the layer reads the image; ``exit_t`` [S] 1-based;
     ``look``: which layers wait for which decision, and how far past the exit each may run."""
-    loop = _Loop(held, compute, offchip, group, edges, first, sink, exit_t, max_t, load_cycles, hop_cycles,
+    loop = _Loop(held, compute, offchip, group, edges, first, sink, exit_t, max_t, load_cycles,
                  decide_cycles, adaptive, look, n_links)
     s_n = held.shape[0]
     for i in range(min(images_in_flight, s_n)):
@@ -96,14 +96,14 @@ class _Loop:
     """The replay's state (cores, links, channel and controller busy-until, what each item waits for) and
     what happens at each event; :func:`replay` pops the events."""
 
-    def __init__(self, held, compute, offchip, group, edges, first, sink, exit_t, max_t, load_cycles, hop_cycles,
+    def __init__(self, held, compute, offchip, group, edges, first, sink, exit_t, max_t, load_cycles,
                  decide_cycles, adaptive, look, n_links):
         s_n, n_layers, t_steps = held.shape
         self.held_l, self.compute_l, self.offchip_l = held.tolist(), compute.tolist(), offchip.tolist()
         self.outs: list[list[tuple]] = [[] for _ in range(n_layers)]
         self.n_in = [0] * n_layers
         for e in edges:
-            self.outs[e.src].append((e.dst, e.links, e.occupancy.tolist(), e.max_hops * hop_cycles,
+            self.outs[e.src].append((e.dst, e.links, e.occupancy.tolist(), e.path_cycles,
                                      None if e.lead is None else e.lead.tolist()))
             self.n_in[e.dst] += 1
         self.group, self.first, self.sink, self.max_t = group, first, sink, max_t

@@ -37,9 +37,10 @@ if TYPE_CHECKING:   # types only: archsim.hwconfig imports the registry
 
 # Static-power scopes, in the order energy.py sums them: ``core`` one instance per core, switched off with
 # an unused core; ``router`` one per core, always on; ``sram`` per KiB of the core memory of that name
-# (banks gated, retention while idle); ``link`` one per mesh link; ``chip`` one per chip; ``dram`` the
-# off-chip memory's background power (from the DRAM table).
-SCOPES = ("core", "router", "sram", "link", "chip", "dram")
+# (banks gated, retention while idle); ``link`` one per on-chip mesh link; ``chip`` one per chip; ``dram`` the
+# off-chip memory's background power (from the DRAM table); ``chip_link`` per lane of every chip-to-chip
+# link (from the chip-link table).
+SCOPES = ("core", "router", "sram", "link", "chip", "dram", "chip_link")
 PER_CORE_SCOPES = ("core", "router", "sram")      # what a core holds: the report splits it over layers
 
 BUSY_PHASES = ("compute", "update", "channel")    # see archsim.cycles: integrate, fire; the off-chip channel
@@ -53,8 +54,8 @@ class ActionRow:
     ``pricing``: ``fixed`` (always ``component``), ``synapse`` / ``neuron`` (the component is chosen per
     layer by the hwconfig's ``units`` section, ``component`` unless a layer says otherwise), ``sram``
     (the table's ``sram`` rows at the memory's bank size), ``hop`` (``router.hop_<direction>``, or
-    ``router.hop``), ``dram`` (the DRAM table, per bit and per row activation). ``required``: every table
-    that has the unit must price it (an optional action costs 0 pJ when absent). ``role``: the group
+    ``router.hop``), ``dram`` (the DRAM table, per bit and per row activation), ``chip_link`` (the
+    chip-link table's row, per bit of a flit). ``required``: every table that has the unit must price it (an optional action costs 0 pJ when absent). ``role``: the group
     SANA-FE reports energy in. ``barrier_phase``: where the barrier timing spends its ``latency_ns``
     (None: not timed); ``latency_optional``: a missing latency reads 0 ns."""
     component: str

@@ -3,8 +3,11 @@
     python -m archsim validate sanafe workloads/validation/conv_valid.yaml --samples 20 --timesteps 4 \
         --rate 0.2 --seed 0 --out results/validation/conv_valid
 
-NETWORK.yaml is a layer list (archsim/validate/network.py); the input spikes are Bernoulli(--rate) from
---seed, or ``--spikes FILE.npz`` (``spikes`` [samples, timesteps, input neurons] of 0/1). Prints the
+NETWORK.yaml is a layer list (archsim/validate/network.py) or a network file in SANA-FE's own format
+(archsim/validate/sanafe_yaml.py; SANA-FE then also runs the file itself, as its users do, and the
+result says whether that run equals the one built from archsim's reading); the input spikes are
+Bernoulli(--rate) from --seed, or ``--spikes FILE.npz`` (``spikes`` [samples, timesteps, input neurons]
+of 0/1), or the network's own bias-driven input neurons. Prints the
 side-by-side table; ``--out DIR`` writes validation.json, validation.csv, validation.png and config.yaml
 (the command, the network, the hwconfig). Needs the optional ``sanafe`` package
 (``pip install -e '.[validate]'``).
@@ -27,7 +30,8 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="reference", required=True, parser_class=type(p))
     s = sub.add_parser("sanafe", help="against SANA-FE's bundled Loihi model",
                        description=__doc__.split("\n\n")[0])
-    s.add_argument("network", help="network YAML: input shape, layer list, neuron, weights")
+    s.add_argument("network", help="network YAML: archsim's layer list (input shape, layers, neuron, weights) "
+                   "or a SANA-FE network file (network: groups, edges; mappings)")
     s.add_argument("--spikes", help="input spikes npz: 'spikes' [samples, timesteps, input neurons] of 0/1")
     s.add_argument("--samples", type=int, default=20)
     s.add_argument("--timesteps", type=int, default=4)
@@ -48,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     from archsim.hwconfig import load_config
     from archsim.report import check_out_dir
     from archsim.validate.compare import format_table, input_spikes, load_input_spikes, validate
-    from archsim.validate.network import load_network
+    from archsim.validate.sanafe_yaml import load_any
     from archsim.validate.sanafe import import_sanafe
 
     if args.samples < 1 or args.timesteps < 1:
@@ -58,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     if args.out:
         check_out_dir(args.out)
     import_sanafe()
-    spec = load_network(args.network)
+    spec = load_any(args.network)
     hw = load_config(args.hwconfig)
     if spec.input_neuron is not None:              # bias-driven: one sample, no spike trains
         if args.spikes:
@@ -124,7 +128,8 @@ def _plot(path: Path, result: dict) -> None:
                     ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, labels)
     ax.set_ylabel("energy per sample (uJ)")
-    ax.set_title(f"{result['network']} on Loihi: archsim vs SANA-FE ({result['samples']} samples)")
+    n = result["samples"]
+    ax.set_title(f"{result['network']} on Loihi: archsim vs SANA-FE ({n} sample{'s' if n != 1 else ''})")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from archsim import graph as lg
-from archsim.hwconfig import HwConfig
+from archsim.hwconfig import HwConfig, config_from_dict
 from archsim.errors import UserError
-from archsim.mapping import map_network
+from archsim.mapping import map_network, overfull_text
 from archsim.simulate import run_simulation
 from archsim.validate.network import NetworkSpec
-from archsim.validate.sanafe import run_sanafe, sanafe_version
+from archsim.validate.sanafe import SYNAPSE_UNIT, run_sanafe, sanafe_version, synapse_unit
 from archsim.workload import Workload, pack_neuron_spikes
 
 # (row, SANA-FE counter, archsim count); energies: (row, SANA-FE component, archsim role)
@@ -88,20 +88,58 @@ def _pct(a: float, b: float) -> float | None:
     return None if b == 0 else 100.0 * (a - b) / b
 
 
+def with_network_units(hw: HwConfig, spec: NetworkSpec) -> HwConfig:
+    """The hwconfig, with the synapse unit the network names for a layer where it is not the one of the
+    layer's op (a SANA-FE network picks each group's synapse unit: a conv group left on SANA-FE's
+    default unit is priced as a dense synapse). SANA-FE's conv / dense units price as the hwconfig
+    prices conv / linear layers."""
+    op_of = {unit: op for op, unit in SYNAPSE_UNIT.items()}
+    g = spec.graph()
+    layers = {ly.name: hw.units.synapse.for_layer(ly.name, op_of[synapse_unit(ly)], lg.neuron_of(g, ly.name)["model"])
+              for ly in spec.layers if synapse_unit(ly) != SYNAPSE_UNIT[ly.op]}
+    if not layers:
+        return hw
+    raw = hw.model_dump(mode="json")
+    raw["units"]["synapse"]["layers"] = {**raw["units"]["synapse"]["layers"], **layers}
+    return config_from_dict(raw, hw.source, Path(hw.source).parent)
+
+
+def _file_check(own: dict | None, sf) -> dict | None:
+    """SANA-FE's run of the user's network file itself, beside the run built from archsim's reading of
+    it: equal when the reading is faithful."""
+    if own is None:
+        return None
+    built = {"energy_j": {k: float(np.sum(v)) for k, v in sf.energy_j.items()},
+             "time_s": float(np.sum(sf.time_s["simple"])), "counts": {k: int(np.sum(v)) for k, v in sf.counts.items()}}
+    return {**own, "equal_to_the_run_from_archsims_reading": own == built}
+
+
 def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool = False,
              force_update: bool = False) -> dict:
     """Run both simulators; return the side-by-side table (JSON-ready). ``force_update``: every neuron
     updated every step in both (else SANA-FE's default rule, archsim's ``while_nonzero``)."""
     g = spec.graph(force_update)
+    hw = with_network_units(hw, spec)
     steps = inputs.shape[1] + len(spec.layers)
-    placement = map_network(hw, _placeholder(g, steps), spec.placement)
-    sf = run_sanafe(spec, placement, inputs, steps, progress=progress, force_update=force_update)
+    # SANA-FE does not model synaptic memory: an overfull core is reported, not refused (mapping rule 10)
+    placement = map_network(hw, _placeholder(g, steps), spec.placement, refuse_overfull=False)
+    # a bias-driven SANA-FE file defines its whole run: SANA-FE also runs the file itself (default rule only)
+    own = spec.sanafe_file if spec.sanafe_file and spec.input_neuron is not None and not force_update else None
+    sf = run_sanafe(spec, placement, inputs, steps, progress=progress, force_update=force_update, also_file=own)
     wl = workload_from_trace(spec, sf.rasters, steps, force_update)
+    file_run = _file_check(sf.file_totals, sf)
     res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False,
-                         mapping=map_network(hw, wl, spec.placement))
+                         mapping=map_network(hw, wl, spec.placement, refuse_overfull=False))
     for name, place in res.mapping.layers.items():
         if place.cores != placement.layers[name].cores:
             raise RuntimeError(f"layer {name} placed on other cores than SANA-FE was given")
+    out = _table(spec, hw, inputs, steps, res, sf, force_update)
+    if file_run is not None:
+        out["sanafe_on_the_file"] = file_run
+    return out
+
+
+def _table(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, steps: int, res, sf, force_update: bool) -> dict:
     s, n = res.summary, inputs.shape[0]
     rows = []
     for label, sf_key, role in ENERGY_ROWS:
@@ -122,6 +160,7 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
             "sanafe_version": sanafe_version(), "sanafe_arch": "sanafe/examples/loihi.yaml (bundled)",
             "hwconfig": _shown(hw.source), "cores_used": s.mapping["cores_used"],
             "tiles_used": len({hw.tile_of(c) for p in res.mapping.layers.values() for c in p.cores}),
+            "synaptic_memory": res.mapping.synaptic_memory,
             "rows": rows, "archsim_energy_breakdown_j": s.energy_breakdown_j,
             "sanafe_energy_j": {k: float(np.sum(v)) for k, v in sf.energy_j.items()}}
 
@@ -136,4 +175,9 @@ def format_table(result: dict) -> str:
         fmt = (lambda v: f"{v:>16,d}") if isinstance(r["archsim"], int) else (lambda v: f"{v:>16.4f}")
         diff = "-" if r["diff_pct"] is None else f"{r['diff_pct']:+.2f}%"
         lines.append(f"{r['quantity']:<44}{fmt(r['archsim'])}{fmt(r['sanafe'])}{diff:>10}")
+    memory = result.get("synaptic_memory")
+    if memory and memory["overfull"]:
+        lines.append(f"synaptic memory: {len(memory['overfull'])} cores overfull, the fullest "
+                     f"{overfull_text(memory)}: Loihi could not hold this placement (SANA-FE does not model "
+                     "synaptic memory, so the comparison runs)")
     return "\n".join(lines)

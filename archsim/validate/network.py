@@ -72,6 +72,7 @@ class LayerSpec:
     padding: int = 0
     pool: int = 1
     neuron: dict = field(default_factory=dict)      # its LIF attributes, over the network's
+    synapse_unit: str | None = None     # SANA-FE synapse unit pricing its events (None: by op, SYNAPSE_UNIT)
 
 
 @dataclass
@@ -84,6 +85,7 @@ class NetworkSpec:
     source: str = "network"
     input_neuron: dict | None = None           # bias-driven input: its LIF attributes, bias per neuron
     placement: dict[str, tuple[int, ...]] = field(default_factory=dict)   # layer -> neurons per core
+    sanafe_file: str | None = None             # read from a SANA-FE network file (archsim.validate.sanafe_yaml)
 
     def neuron_of(self, layer: LayerSpec) -> dict:
         """A layer's LIF attributes: the network's, overridden by its own."""
@@ -109,10 +111,11 @@ class NetworkSpec:
         return g
 
 
-def load_network(path: str | Path) -> NetworkSpec:
-    """Read and check a network YAML (module docstring); weights drawn or read here."""
+def load_network(path: str | Path, raw: dict | None = None) -> NetworkSpec:
+    """Read and check a network YAML (module docstring; ``raw``: its content, when already read); weights
+    drawn or read here."""
     src = str(path)
-    raw = read_yaml(path)
+    raw = read_yaml(path) if raw is None else raw
     for key in ("name", "input", "layers"):
         if key not in raw:
             raise UserError(src, key, "missing")
@@ -141,11 +144,7 @@ def load_network(path: str | Path) -> NetworkSpec:
                                 neuron=_neuron(src, f"{where}.neuron", ly.get("neuron"))))
     spec = NetworkSpec(str(raw["name"]), tuple(shape), layers, _neuron(src, "neuron", raw.get("neuron")),
                        source=src)
-    try:
-        g = spec.graph()                  # shapes checked by archsim.graph
-    except UserError as err:
-        raise UserError(src, f"layers.{err.field}", err.message) from None
-    _check_size(src, g)
+    g = _built(src, spec)
     if raw.get("input_neuron") is not None:
         spec.input_neuron = _input_neuron(src, raw["input_neuron"], int(np.prod(shape)))
     spec.placement = _placement(src, raw.get("placement"), g)
@@ -175,13 +174,32 @@ def load_network(path: str | Path) -> NetworkSpec:
             shape_w = _weight_shape(g, ly)
             fan_in = int(np.prod(shape_w[1:]))
             spec.weights[ly.name] = rng.normal(0.0, float(std) / np.sqrt(fan_in), shape_w)
-    for ly in layers:
+    _check_weights(src, g, spec)
+    return spec
+
+
+def _built(src: str, spec: NetworkSpec) -> nx.DiGraph:
+    """The spec's layer graph (shapes checked by archsim.graph), small enough for SANA-FE."""
+    try:
+        g = spec.graph()
+    except UserError as err:
+        raise UserError(src, f"layers.{err.field}", err.message) from None
+    _check_size(src, g)
+    return g
+
+
+def _check_weights(src: str, g: nx.DiGraph, spec: NetworkSpec) -> None:
+    for ly in spec.layers:
         want = _weight_shape(g, ly)
         got = spec.weights.get(ly.name)
         if got is None or tuple(got.shape) != want:
             raise UserError(src, f"weights.{ly.name}", f"needs an array of shape {list(want)}, got "
                             f"{None if got is None else list(got.shape)}")
-    return spec
+
+
+def check_built(src: str, spec: NetworkSpec) -> None:
+    """A spec made elsewhere (archsim.validate.sanafe_yaml) builds, fits SANA-FE and has its weights."""
+    _check_weights(src, _built(src, spec), spec)
 
 
 def _number(src: str, where: str, value) -> float:

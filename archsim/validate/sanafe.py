@@ -19,6 +19,7 @@ trace of every neuron, which is what archsim is then fed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ from archsim.mapping import Mapping
 from archsim.validate.network import NetworkSpec, synapses
 
 SYNAPSE_UNIT = {"conv": "loihi_conv_synapse", "linear": "loihi_dense_synapse"}   # bundled loihi.yaml names
+
+
+def synapse_unit(layer) -> str:
+    """The SANA-FE synapse unit that prices a layer's synaptic events: the network's, else by op."""
+    return layer.synapse_unit or SYNAPSE_UNIT[layer.op]
 
 
 def import_sanafe():
@@ -46,6 +52,13 @@ def bundled_arch() -> str:
     """Path of the Loihi architecture file inside the installed sanafe package."""
     sanafe = import_sanafe()
     return os.path.join(os.path.dirname(sanafe.__file__), "examples", "loihi.yaml")
+
+
+@functools.lru_cache(maxsize=1)
+def loihi_arch():
+    """SANA-FE's bundled Loihi, parsed once per process: its 128 cores x 1,026 soma units take about a
+    second to read and as long to free, and every run builds its own chip (SpikingChip) from it."""
+    return import_sanafe().load_arch(bundled_arch())
 
 
 def sanafe_version() -> str:
@@ -68,6 +81,29 @@ def quiet_stdout():
         os.close(saved)
 
 
+def _totals(res: dict) -> dict:
+    """One SANA-FE run's energy per component (J), simulated time (s) and counts."""
+    counts = {key: int(res[key]) for key in ("spikes", "packets_sent", "neurons_updated", "neurons_fired")}
+    counts["hops"] = int(sum(res["perf_trace"]["hops"]))
+    return {"energy_j": {k: float(v) for k, v in res["energy"].items()}, "time_s": float(res["sim_time"]),
+            "counts": counts}
+
+
+def _run_file(chip, path: str, steps: int) -> dict:
+    """SANA-FE on a network file itself, loaded by ``sanafe.load_net`` with its own mappings as its users
+    run it (simple timing model, its default neuron update rule): the totals of :func:`_totals`, to set
+    beside the run built from archsim's reading of the same file (archsim.validate.sanafe_yaml)."""
+    sanafe = import_sanafe()
+    try:
+        with quiet_stdout():
+            chip.load(sanafe.load_net(path, loihi_arch()))
+            res = chip.sim(steps, timing_model="simple", perf_trace=True)
+    except (RuntimeError, ValueError, KeyError, IndexError) as err:
+        raise UserError(path, "sanafe.load_net", f"SANA-FE cannot run the file itself: "
+                        f"{str(err).splitlines()[0][:160] if str(err) else type(err).__name__}") from None
+    return _totals(res)
+
+
 @dataclass
 class SanafeRun:
     """SANA-FE's results, one entry per sample."""
@@ -76,15 +112,14 @@ class SanafeRun:
     time_s: dict[str, list[float]] = field(default_factory=dict)       # 'simple' / 'detailed' -> per sample
     counts: dict[str, list[int]] = field(default_factory=dict)         # SANA-FE counter -> per sample
     rasters: dict[str, np.ndarray] = field(default_factory=dict)       # layer -> bool [S, steps, neurons]
+    file_totals: dict | None = None     # SANA-FE on the network file itself (run_sanafe's ``also_file``)
 
 
-def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: int,
-               progress: bool = False, force_update: bool = False) -> SanafeRun:
-    """Simulate every sample of ``inputs`` (bool [S, T, input neurons]) for ``steps`` timesteps each (a
-    bias-driven input, ``spec.input_neuron``, ignores them: its biases drive it in every step)."""
+def _network(spec: NetworkSpec, mapping: Mapping, force_update: bool):
+    """SANA-FE's network for ``spec``, neuron by neuron on the cores ``mapping`` gives: (network, groups)."""
     sanafe = import_sanafe()
     g = spec.graph()
-    arch = sanafe.load_arch(bundled_arch())
+    arch = loihi_arch()
     cores = arch.cores()
     net = sanafe.Network()
     names = [lg.INPUT] + [ly.name for ly in spec.layers]
@@ -102,7 +137,7 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
     for ly in spec.layers:
         groups[ly.name] = net.create_neuron_group(ly.name, lg.layer(g, ly.name).neurons,
                                                   model_attributes={**forced, **spec.neuron_of(ly)},
-                                                  default_synapse_hw_name=SYNAPSE_UNIT[ly.op], log_spikes=True)
+                                                  default_synapse_hw_name=synapse_unit(ly), log_spikes=True)
     for name in names:                     # archsim's placement, neuron by neuron
         place = mapping.layers[name]
         offset = 0
@@ -118,11 +153,24 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
         s, t, w = synapses(spec, g, ly, prev)
         groups[prev].connect_neurons_sparse(groups[ly.name], {"weight": w.tolist()}, list(zip(s.tolist(), t.tolist())))
         prev = ly.name
+    return net, groups
 
+
+def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: int, progress: bool = False,
+               force_update: bool = False, also_file: str | None = None) -> SanafeRun:
+    """Simulate every sample of ``inputs`` (bool [S, T, input neurons]) for ``steps`` timesteps each (a
+    bias-driven input, ``spec.input_neuron``, ignores them: its biases drive it in every step); then,
+    with ``also_file``, SANA-FE on that network file itself (on the same chip object: a chip of the
+    bundled Loihi takes seconds to build and to free)."""
+    sanafe = import_sanafe()
+    g = spec.graph()
+    net, groups = _network(spec, mapping, force_update)
+    biased = spec.input_neuron is not None
+    names = [lg.INPUT] + [ly.name for ly in spec.layers]
     n_samples, t_in, n_in = inputs.shape
     out = SanafeRun(steps)
     rasters = {name: np.zeros((n_samples, steps, lg.layer(g, name).neurons), dtype=bool) for name in names}
-    chip = sanafe.SpikingChip(arch)
+    chip = sanafe.SpikingChip(loihi_arch())
     for si in range(n_samples):
         train = np.zeros((n_in, steps), dtype=bool)
         train[:, :t_in] = inputs[si].T
@@ -136,15 +184,18 @@ def run_sanafe(spec: NetworkSpec, mapping: Mapping, inputs: np.ndarray, steps: i
             out.time_s.setdefault(model, []).append(float(res["sim_time"]))
             if model != "simple":
                 continue
-            for comp, joules in res["energy"].items():
-                out.energy_j.setdefault(comp, []).append(float(joules))
-            for key in ("spikes", "packets_sent", "neurons_updated", "neurons_fired"):
-                out.counts.setdefault(key, []).append(int(res[key]))
-            out.counts.setdefault("hops", []).append(int(sum(res["perf_trace"]["hops"])))
+            totals = _totals(res)
+            for comp, joules in totals["energy_j"].items():
+                out.energy_j.setdefault(comp, []).append(joules)
+            for key, n in totals["counts"].items():
+                out.counts.setdefault(key, []).append(n)
             for step, fired in enumerate(res["spike_trace"]):
                 for addr in fired:
                     rasters[addr.group_name][si, step, int(addr.neuron_offset)] = True
         if progress:
             print(f"  SANA-FE sample {si + 1}/{n_samples}", flush=True)
     out.rasters = rasters
+    if also_file is not None:
+        del net, groups
+        out.file_totals = _run_file(chip, also_file, steps)
     return out

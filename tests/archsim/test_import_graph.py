@@ -26,7 +26,7 @@ CHAIN = [
     ("cycles", ["cycles"]),
     ("timing", ["timing"]),
     ("energy", ["energy"]),
-    ("run", ["summary", "tally", "simulate"]),
+    ("run", ["summary", "chips", "tally", "simulate"]),
     ("report", ["report"]),
     ("front ends", ["__init__", "__main__", "cli", "commands", "sweep", "validate", "gpu"]),
 ]

@@ -17,12 +17,12 @@ def cycles(*per_layer, images=1):
 
 
 def run(held, *, compute=None, offchip=None, group, edges=(), first, sink, exit_t, max_t=1, in_flight=1,
-        load=0, hop=2, decide=0, adaptive=False, speculate=False, n_links=1):
+        load=0, decide=0, adaptive=False, speculate=False, n_links=1):
     compute = held if compute is None else compute
     offchip = np.zeros_like(held) if offchip is None else offchip
     look = Lookahead([None if speculate else 1] * held.shape[1], [False] * held.shape[1], False)
     return replay(held, compute, offchip, group, list(edges), first, sink, np.array(exit_t), max_t, in_flight,
-                  load, hop, decide, adaptive, look, n_links)
+                  load, decide, adaptive, look, n_links)
 
 
 def test_two_transfers_on_one_link_go_one_after_the_other():
@@ -31,7 +31,7 @@ def test_two_transfers_on_one_link_go_one_after_the_other():
     15 -> 25, arrives at 27; c runs 27 -> 31. (Without the wait c would start at 17.)"""
     occ = np.full((1, 1), 10)
     r = run(cycles(5, 5, 4), group=[0, 1, 2], first=[True, True, False], sink=2, exit_t=[1],
-            edges=[Edge(0, 2, [0], occ, 1, None), Edge(1, 2, [0], occ, 1, None)])
+            edges=[Edge(0, 2, [0], occ, 2, None), Edge(1, 2, [0], occ, 2, None)])
     assert r.finish.tolist() == [31]
     assert r.makespan == 31
 

@@ -118,3 +118,18 @@ def test_the_benchmarks_rule_picks_the_least_energy_within_the_fps_tolerance():
     assert cs.pick(rows, 0.2)[0]["setting"] == "wait"
     rows[2]["mj_per_image"] = 6.0
     assert cs.pick(rows, 0.05)[0]["setting"] == "K=2"
+
+
+@pytest.mark.parametrize("over, says", [
+    ({"controller.mode": "wait"}, "controller wait,"),
+    ({"controller.mode": "speculate"}, "controller speculate (unbounded),"),
+    ({"controller.mode": "speculate", "controller.speculate_layers": 1}, "controller speculate (1 layer ahead),"),
+    ({"controller.mode": "speculate", "controller.speculate_layers": 5}, "controller speculate (5 layers ahead),"),
+])
+def test_report_names_the_bound(over, says):
+    """The report's second line says how far the wavefront may run ahead: it decides the wasted work."""
+    from archsim.report import format_summary
+    res = run_simulation(make_hw(**{**CHIP, **over}), make_workload(**WL), mode="analytic", baseline=False)
+    assert says in format_summary(res.summary).splitlines()[1]
+    assert res.summary.speculation["layers_ahead"] == {"wait": 0, "speculate": over.get("controller.speculate_layers")}[
+        over["controller.mode"]]

@@ -234,7 +234,7 @@ def test_exit_controller_speculate_one_layer_by_hand(mode):
     assert res.trace.finish.tolist() == [1539] and s["cycles"] == 1539
     assert res.trace.executed[0].tolist() == [[True, True, True, False], [True, True, False, False],
                                               [True, True, False, False]]
-    assert s["speculation"] == {"wasted_items": 1, "wasted_synaptic_ops": 0}
+    assert s["speculation"] == {"wasted_items": 1, "wasted_synaptic_ops": 0, "layers_ahead": 1}
     assert res.trace.decisions == 2
     # conv1 579 + 194 + 194, conv2 318 + 568, fc 12 + 14
     assert res.trace.group_busy.tolist() == [967, 886, 26]

@@ -38,6 +38,8 @@ TABLE["components"].update({
     "conv_syn": {"static_mw": 0.006, "actions": {"accumulate": {"energy_pj": 0.19}}},
 })
 NAMED = {"units.synapse": {"default": "pe_array", "by_op": {"conv": "conv_syn"}}}
+CHIPS = {"mesh.chips": {"rows": 1, "cols": 2}}                # two chips: the chip-to-chip link unit is there
+CHIP_LINK = yaml.safe_load((ROOT / "hwconfigs" / "energy" / "chip_links.yaml").read_text())["standards"]
 OPS = {"conv1": "conv", "conv2": "conv", "fc": "linear"}      # the tiny graph's placed layers
 GRAPH = make_workload([[1]], [[1]]).graph                      # with its neuron records
 
@@ -68,6 +70,8 @@ def row_pj(hw, row, layer: str) -> float:
         return sram_pj(t, row.action, mem.size_kib, mem.banks, mem.port_bits)
     if row.pricing == "hop":
         return flit_pj(t, "router", row.action if row.action in t["router"]["actions"] else "hop", hw.router.flit_bits)
+    if row.pricing == "chip_link":
+        return CHIP_LINK[hw.mesh.chips.link]["energy_pj_per_bit"] * hw.router.flit_bits
     if row.pricing == "dram":
         d = DRAM[hw.offchip.standard]
         return {"read": d["read_pj_per_bit"] * hw.offchip.access_bits, "activate": d["activate_pj"],
@@ -78,8 +82,8 @@ def row_pj(hw, row, layer: str) -> float:
 
 
 def test_the_table_prices_every_row_of_every_registered_unit(table_path):
-    """So that the property below exercises every unit: all are on this chip, every row costs something."""
-    hw = make_hw(energy_table=str(table_path), **NAMED)
+    """So that the property below exercises every unit: all are on this system, every row costs something."""
+    hw = make_hw(energy_table=str(table_path), **NAMED, **CHIPS)
     assert [u.NAME for u in units.present(hw)] == [u.NAME for u in units.REGISTRY]
     for row in units.rows():
         assert all(row_pj(hw, row, layer) > 0 for layer in OPS), row
@@ -89,7 +93,7 @@ def test_the_table_prices_every_row_of_every_registered_unit(table_path):
                                                                   HealthCheck.too_slow])
 @given(st.data())
 def test_dynamic_energy_is_counts_times_table_over_the_registry(table_path, data):
-    hw = make_hw(energy_table=str(table_path), **NAMED)
+    hw = make_hw(energy_table=str(table_path), **NAMED, **CHIPS)
     layers = list(OPS)
     counts = {c: np.array(data.draw(st.lists(st.integers(0, 10**6), min_size=3, max_size=3)), dtype=np.float64)
               for c in units.count_names()}

@@ -104,7 +104,7 @@ class Chip:
                 buf = SpikeBuffer(env, e, entries // max(1, in_degree))
                 buffers.append(buf)
                 dst.in_buffers.append((buf, e))
-            src.outs.append(Out(e, buf, self.links.route_classes[e], route.max_hops * hw.router.hop_latency_cycles))
+            src.outs.append(Out(e, buf, self.links.route_classes[e], route.path_cycles))
             dst.in_edges.append(e)
         return buffers
 

@@ -64,11 +64,12 @@ class Sample:
 
 class Out:
     """One out-edge of a layer at run time: its spike buffer (None: both layers on the same cores), the
-    classes of links its route holds (archsim.timing.simpy.router) and its hops x hop latency."""
-    __slots__ = ("e", "buffer", "links", "hops")
+    classes of links its route holds (archsim.timing.simpy.router) and the cycles from the end of a
+    transfer to its arrival (archsim.mapping.Route.path_cycles)."""
+    __slots__ = ("e", "buffer", "links", "path_cycles")
 
-    def __init__(self, e, buffer, links, hops):
-        self.e, self.buffer, self.links, self.hops = e, buffer, links, hops
+    def __init__(self, e, buffer, links, path_cycles):
+        self.e, self.buffer, self.links, self.path_cycles = e, buffer, links, path_cycles
 
 
 class Layer:
@@ -117,7 +118,7 @@ class Layer:
             delay = 0.0
             if out.links:
                 occ = occupancy[e][t]
-                delay = reserve_links(free_at, busy, out.links, now, occ) + out.hops - now if occ else out.hops
+                delay = reserve_links(free_at, busy, out.links, now, occ) + out.path_cycles - now if occ else out.path_cycles
             if lead_from is not None:
                 delay += max(s.lead[e] - (now - lead_from), 0.0)
             heappush(queue, (now + delay, NORMAL, next(eid), delivered[e][t]))

@@ -7,8 +7,8 @@ Model: wormhole flow control with credits. A link moves one flit per cycle when 
 covers the credit round trip (``buffer_depth_flits >= 2 x hop_latency_cycles + 1``), else
 ``buffer_depth / round trip`` flits per cycle: that is how ``buffer_depth_flits`` matters. A transfer
 (the spikes one work item sends over one edge) holds every link of its route from a common start until
-its busiest link has carried its flits; it reaches the destination ``max_hops x hop_latency_cycles``
-after that. Transfers that share a link are served in the order they ask (first come, first served).
+its busiest link has carried its flits; it reaches the destination ``path_cycles`` after that (the
+slowest path's hops x hop_latency_cycles, chip-to-chip crossings at their own latency: the mapping's). Transfers that share a link are served in the order they ask (first come, first served).
 
 Why a reservation table and not one ``simpy.Resource`` per link: a transfer would have to acquire up to
 a dozen links one by one (several events each, and a global acquisition order to avoid deadlock); the
@@ -51,7 +51,6 @@ class LinkReservations:
 
     def __init__(self, env, hw: HwConfig, n_links: int, routes: list[list[int]]):
         self.env = env
-        self.hop_latency = hw.router.hop_latency_cycles
         self.n_links = n_links
         self.route_classes, self.class_of = link_classes(routes)
         n_classes = max(self.class_of.values(), default=-1) + 1
@@ -60,7 +59,7 @@ class LinkReservations:
 
     # A transfer's reservation (written out in archsim.timing.simpy.layer.Layer.send, once per item):
     # end = reserve_links(free_at, busy, classes, now, occupancy) when it carries flits; its spikes arrive
-    # ``hops`` (hops x hop latency) cycles after the end, or after now when it carries none.
+    # the route's ``path_cycles`` after the end, or after now when it carries none.
 
     def link_busy(self) -> np.ndarray:
         """Cycles each link was reserved (mapping.links order)."""
