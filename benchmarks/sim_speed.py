@@ -1,6 +1,7 @@
 """How fast archsim simulates: images per wall-second, and how the cost grows.
 
     .venv/bin/python benchmarks/sim_speed.py [--quick]
+    .venv/bin/python benchmarks/sim_speed.py --headline simpy|analytic    # one headline run, nothing written
 
 1. The headline: the full 10,000-image VGG16-shaped workload (workloads/synthetic_vgg16.npz) through
    ``run_simulation`` in SimPy mode on hwconfigs/default.yaml, the fixed-T baseline included (what
@@ -72,9 +73,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller sweeps (no 10,000-image headline)")
     ap.add_argument("--out", default=str(ROOT / "results" / "sim_speed.json"))
+    ap.add_argument("--headline", choices=("simpy", "analytic"),
+                    help="only the headline in this mode (for timing the whole process from outside); prints its row")
     args = ap.parse_args()
     hw = load_config(ROOT / "hwconfigs" / "default.yaml")
     vgg = load_workload(ROOT / "workloads" / "synthetic_vgg16.npz")
+    if args.headline:
+        print(json.dumps(measure(hw, vgg, mode=args.headline)))
+        return
     rows: dict[str, list | dict] = {}
 
     if not args.quick:

@@ -35,7 +35,7 @@ from archsim.exit_policy import ExitPlan
 from archsim.timing.lookahead import lookahead
 from archsim.timing.simpy.buffer import SpikeBuffer
 from archsim.timing.simpy.controller import ExitController
-from archsim.timing.simpy.kernel import Signal, fire, run as run_events, start
+from archsim.timing.simpy.kernel import Signal, fire, pause, run as run_events, start
 from archsim.timing.simpy.core import CoreGroup
 from archsim.timing.simpy.layer import Layer, Out, Sample, Services
 from archsim.timing.simpy.offchip import OffChipChannel
@@ -87,7 +87,6 @@ class Chip:
         self.retired = 0
         self.admitted = -1                         # the last sample admitted
         self.pause_after = -1                      # run() stops once this sample is admitted
-        self.stop = [False]
         self.on_retire = None                      # callable(): a sample left (the progress bar)
         start(env, [self._source()])
 
@@ -127,7 +126,7 @@ class Chip:
             fire(env, ready, self.offchip.reserve(self.image_cycles) - env.now if self.image_cycles else 0)
             self.admitted = n
             if n == self.pause_after:
-                self.stop[0] = True
+                pause(env)
 
     def retire(self, s: Sample) -> None:
         """A sample leaves: its slot frees, and (when layers may run past the exit) its spikes still in
@@ -175,8 +174,7 @@ class Chip:
         if until is not None and self.admitted >= until:
             return
         self.pause_after = -1 if until is None else until
-        self.stop[0] = False
-        run_events(self.env, self.stop)
+        run_events(self.env)
 
     def trace(self) -> SimTrace:
         if self.retired != self.n_samples:

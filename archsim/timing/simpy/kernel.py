@@ -73,12 +73,32 @@ def start(env: simpy.Environment, gens) -> None:
     heappush(env._queue, (env._now, URGENT, next(env._eid), ev))
 
 
-def run(env: simpy.Environment, stop: list[bool]) -> None:
+class Pause(Exception):
+    """Raised by the event :func:`pause` schedules: :func:`run` returns, the queue as it is."""
+
+
+def _pause(_event) -> None:
+    raise Pause
+
+
+def pause(env: simpy.Environment) -> None:
+    """Make :func:`run` return before it processes any other event: an event ahead of everything queued
+    (priority below URGENT, at this cycle) whose callback stops the loop. It changes no other event's
+    place in the order; :func:`run` goes on from there when called again."""
+    ev = Signal()
+    ev.callbacks.append(_pause)
+    heappush(env._queue, (env._now, URGENT - 1, next(env._eid), ev))
+
+
+def run(env: simpy.Environment) -> None:
     """Process the scheduled events in SimPy's order (``Environment.run()``; the chip's events never fail,
-    so there is no failure to raise) until none is left or an event's callback sets ``stop[0]``."""
+    so there is no failure to raise) until none is left or a :func:`pause` event comes up."""
     queue = env._queue
-    while queue and not stop[0]:
-        env._now, _, _, event = heappop(queue)
-        callbacks, event.callbacks = event.callbacks, None
-        for callback in callbacks:
-            callback(event)
+    try:
+        while queue:
+            env._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+    except Pause:
+        pass
