@@ -42,12 +42,13 @@ class Chunk:
     timing: CoreTiming
 
 
-def chunk_size(mapping: Mapping, timesteps: int, size: int | None = None) -> int:
-    """Samples per block: ``size``, else :data:`CHUNK_SAMPLES`, fewer where a block's per-core counts
-    ([samples, timesteps, cores of a layer], one per layer) would pass :data:`CHUNK_NUMBERS` numbers."""
+def chunk_size(mapping: Mapping, timesteps: int, n_cores: int, size: int | None = None) -> int:
+    """Samples per block: ``size``, else :data:`CHUNK_SAMPLES`, fewer where a block's per-core arrays
+    ([samples, timesteps, cores of a layer] per layer, and the barrier backend's two [samples, steps,
+    cores of the chip]) would pass :data:`CHUNK_NUMBERS` numbers."""
     if size is not None:
         return max(1, int(size))
-    per_sample = timesteps * sum(len(place.cores) for place in mapping.layers.values())
+    per_sample = timesteps * (sum(len(place.cores) for place in mapping.layers.values()) + 2 * n_cores)
     return max(1, min(CHUNK_SAMPLES, CHUNK_NUMBERS // max(per_sample, 1)))
 
 
@@ -58,7 +59,7 @@ class ChunkSource:
     def __init__(self, hw: HwConfig, mapping: Mapping, wl: Workload, plans: list[ExitPlan],
                  on_done: Callable | None = None, size: int | None = None, given: Chunk | None = None):
         self.hw, self.mapping, self.wl, self.plans, self.on_done = hw, mapping, wl, plans, on_done
-        n, step = wl.n_samples, chunk_size(mapping, wl.timesteps, size)
+        n, step = wl.n_samples, chunk_size(mapping, wl.timesteps, hw.n_cores, size)
         if given is not None:                   # the counts and cycles of every sample, made by the caller
             step = max(n, 1)
         self.bounds = [(lo, min(lo + step, n)) for lo in range(0, n, step)] or [(0, 0)]
