@@ -48,6 +48,11 @@ class Workload:
     pooled_cells: optional {layer: int [N, T]}: the pooled cells of ``layer`` (cells of its pooled
     out-edges' factor p: p x p neurons of one channel) holding at least one spike, per sample and
     timestep; what ``dataflow.pooling: per_cell`` sends (archsim.pooling).
+    neuron_nonzero: optional {layer: uint8 [S, T, ceil(neurons / 8)]}, packed as neuron_spikes, same
+    samples: which neurons hold a non-zero potential entering each timestep. Known only where a
+    simulator tracked the potentials (``archsim validate`` replays SANA-FE's, archsim.validate.lif); it
+    makes the ``while_nonzero`` update rule exact. In memory only: the file format records spikes, which
+    is all an exporter knows, and save_workload leaves it out.
     """
     graph: nx.DiGraph
     spikes: np.ndarray
@@ -61,6 +66,7 @@ class Workload:
     neuron_spikes: dict[str, np.ndarray] = field(default_factory=dict)
     neuron_samples: np.ndarray | None = None
     pooled_cells: dict[str, np.ndarray] = field(default_factory=dict)
+    neuron_nonzero: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         fill_neuron_records(self.graph, self.meta)
@@ -83,20 +89,23 @@ class Workload:
 
     def subset(self, n: int) -> "Workload":
         """The first ``n`` samples (for quick runs and sweeps over sample counts)."""
-        neuron_spikes, samples = {}, None
+        neuron_spikes, nonzero, samples = {}, {}, None
         if self.neuron_samples is not None:
             keep = self.neuron_samples < n
             samples = self.neuron_samples[keep]
             neuron_spikes = {k: v[keep] for k, v in self.neuron_spikes.items()}
+            nonzero = {k: v[keep] for k, v in self.neuron_nonzero.items()}
         return Workload(self.graph, self.spikes[:n], self.labels[:n], self.predictions[:n],
                         {k: v[:n] for k, v in self.scores.items()}, self.exit_timestep[:n], dict(self.meta),
                         self.channel_spikes_mean, self.source, neuron_spikes, samples,
-                        {k: v[:n] for k, v in self.pooled_cells.items()})
+                        {k: v[:n] for k, v in self.pooled_cells.items()}, nonzero)
 
-    def neuron_raster(self, layer: str) -> np.ndarray:
-        """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked)."""
+    def neuron_raster(self, layer: str, record: str = "spikes") -> np.ndarray:
+        """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked): its spikes, or
+        with ``record="nonzero"`` its non-zero potentials (``neuron_nonzero``)."""
         n = lg.layer(self.graph, layer).neurons
-        return np.unpackbits(self.neuron_spikes[layer], axis=-1, count=n, bitorder="little").astype(bool)
+        bits = {"spikes": self.neuron_spikes, "nonzero": self.neuron_nonzero}[record][layer]
+        return np.unpackbits(bits, axis=-1, count=n, bitorder="little").astype(bool)
 
 
 def pack_neuron_spikes(raster: np.ndarray) -> np.ndarray:
