@@ -48,6 +48,11 @@ class Workload:
     pooled_cells: optional {layer: int [N, T]}: the pooled cells of ``layer`` (cells of its pooled
     out-edges' factor p: p x p neurons of one channel) holding at least one spike, per sample and
     timestep; what ``dataflow.pooling: per_cell`` sends (archsim.pooling).
+    neuron_nonzero: optional {layer: uint8 [S, T, ceil(neurons / 8)]}, packed as neuron_spikes, same
+    samples: which neurons hold a non-zero potential entering each timestep. Known only where a
+    simulator tracked the potentials (``archsim validate`` replays SANA-FE's, archsim.validate.lif); it
+    makes the ``while_nonzero`` update rule exact. In memory only: the file format records spikes, which
+    is all an exporter knows, and save_workload leaves it out.
     """
     graph: nx.DiGraph
     spikes: np.ndarray
@@ -61,6 +66,7 @@ class Workload:
     neuron_spikes: dict[str, np.ndarray] = field(default_factory=dict)
     neuron_samples: np.ndarray | None = None
     pooled_cells: dict[str, np.ndarray] = field(default_factory=dict)
+    neuron_nonzero: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         fill_neuron_records(self.graph, self.meta)
@@ -93,22 +99,25 @@ class Workload:
         index = np.asarray(index, dtype=np.int64)
         contiguous = len(index) == 0 or (index[-1] - index[0] + 1 == len(index))
         pick = slice(int(index[0]), int(index[-1]) + 1) if contiguous and len(index) else index
-        neuron_spikes, samples = {}, None
+        neuron_spikes, nonzero, samples = {}, {}, None
         if self.neuron_samples is not None:
             pos = np.searchsorted(index, self.neuron_samples)
             keep = pos < len(index)
             keep[keep] = index[pos[keep]] == self.neuron_samples[keep]
             samples = pos[keep]
             neuron_spikes = {k: v[keep] for k, v in self.neuron_spikes.items()}
+            nonzero = {k: v[keep] for k, v in self.neuron_nonzero.items()}
         return Workload(self.graph, self.spikes[pick], self.labels[pick], self.predictions[pick],
                         {k: v[pick] for k, v in self.scores.items()}, self.exit_timestep[pick], dict(self.meta),
                         self.channel_spikes_mean, self.source, neuron_spikes, samples,
-                        {k: v[pick] for k, v in self.pooled_cells.items()})
+                        {k: v[pick] for k, v in self.pooled_cells.items()}, nonzero)
 
-    def neuron_raster(self, layer: str) -> np.ndarray:
-        """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked)."""
+    def neuron_raster(self, layer: str, record: str = "spikes") -> np.ndarray:
+        """bool [S, T, neurons] of ``layer`` for the samples ``neuron_samples`` (unpacked): its spikes, or
+        with ``record="nonzero"`` its non-zero potentials (``neuron_nonzero``)."""
         n = lg.layer(self.graph, layer).neurons
-        return np.unpackbits(self.neuron_spikes[layer], axis=-1, count=n, bitorder="little").astype(bool)
+        bits = {"spikes": self.neuron_spikes, "nonzero": self.neuron_nonzero}[record][layer]
+        return np.unpackbits(bits, axis=-1, count=n, bitorder="little").astype(bool)
 
 
 def pack_neuron_spikes(raster: np.ndarray) -> np.ndarray:

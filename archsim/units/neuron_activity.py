@@ -32,6 +32,8 @@ class NeuronActivity:
     """One layer's recorded samples, per neuron: bool [S, T, neurons] each."""
     received: np.ndarray      # at least one synaptic event arrives in this step
     fired: np.ndarray         # the neuron fires in this step
+    nonzero: np.ndarray | None = None   # its potential is non-zero entering the step, where the workload
+    #                                     knows the potentials (Workload.neuron_nonzero); else None
 
 
 def reached(edge: dict, src_shape: list[int], dst_shape: list[int], raster: np.ndarray) -> np.ndarray:
@@ -70,7 +72,8 @@ def layer_activity(g: nx.DiGraph, wl: "Workload", name: str) -> NeuronActivity |
     records per-neuron spikes of the layer and of every layer that projects into it (else None: the
     neuron unit then estimates). Two of the record's ``params`` count here, as SANA-FE's LIF has them: a
     non-zero ``bias`` (a number, or one per neuron) is an input in every step; a non-zero ``reset`` value
-    leaves the potential non-zero after the neuron fires."""
+    leaves the potential non-zero after the neuron fires. Where the workload records the layer's
+    potentials (``neuron_nonzero``), they come along."""
     rec = lg.neuron_of(g, name)
     if rec.get("update") not in RULES_NEEDING_ACTIVITY or wl.neuron_samples is None:
         return None
@@ -89,4 +92,5 @@ def layer_activity(g: nx.DiGraph, wl: "Workload", name: str) -> NeuronActivity |
         if delay:
             sent = np.concatenate([np.zeros_like(sent[:, :delay]), sent[:, :-delay]], axis=1)
         got |= reached(g.edges[u, name], list(lg.layer(g, u).shape), list(lg.layer(g, name).shape), sent)
-    return NeuronActivity(got, fired)
+    nonzero = wl.neuron_raster(name, "nonzero") if name in wl.neuron_nonzero else None
+    return NeuronActivity(got, fired, nonzero)

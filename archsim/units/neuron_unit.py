@@ -10,11 +10,13 @@ neuron record's ``update`` rule:
 - ``while_nonzero`` (SANA-FE's default LIF, ``loihi_lif`` without ``force_update``: a neuron is updated
   in a step where an event arrives or its potential is non-zero): a neuron is counted from the step of its
   first synaptic event until the step it fires, when the hard reset zeroes its potential; the next event
-  starts it again. Exact per neuron for the samples with per-neuron spike records of the layer and of its
+  starts it again. Per neuron for the samples with per-neuron spike records of the layer and of its
   sources (archsim.units.neuron_activity); the other samples get the ``on_event`` estimate (a lower
-  bound). What it leaves out: a potential that leaks or cancels to exactly zero before the neuron fires
-  stops SANA-FE's updates early (measured +0.3 % / +0.7 % on the leak-0.5 validation networks, see
-  docs/validation.md); a reset value other than zero would keep the neuron updated.
+  bound). From spikes alone it over-counts: a potential that leaks or cancels to exactly zero before the
+  neuron fires stops SANA-FE's updates early (measured +0.025 % on SANA-FE's DVS-gesture network,
+  +0.3 % / +0.7 % on the leak-0.5 validation networks, docs/validation.md). Exact where the workload
+  also records which neurons hold a non-zero potential (``neuron_nonzero``: ``archsim validate``
+  replays SANA-FE's potentials from the network's weights, archsim.validate.lif).
 
 An input population "updates" when it fires; ``spikes_out`` = the spikes l emits; ``spikes_in`` (unpriced) = the
 spikes over its in-edges from spiking layers. Which table component prices them is chosen per layer
@@ -44,8 +46,11 @@ STATIC = {"neuron_unit": "core"}
 
 def while_nonzero(activity: NeuronActivity) -> np.ndarray:
     """bool [S, T, neurons]: updated in the step under the ``while_nonzero`` rule (module docstring): an
-    event arrives, or one arrived since the neuron last fired."""
+    event arrives, or its potential is non-zero, as recorded where the potentials are known, else from
+    the spikes: one arrived since the neuron last fired."""
     received, fired = activity.received, activity.fired
+    if activity.nonzero is not None:
+        return received | activity.nonzero
     active = np.zeros(received.shape, dtype=bool)
     held = np.zeros(received[:, 0].shape, dtype=bool)       # potential non-zero entering the step
     for t in range(received.shape[1]):

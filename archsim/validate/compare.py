@@ -2,8 +2,11 @@
 
 Steps: place the network with archsim's mapping (hwconfigs/loihi.yaml: neuron chunks, tiles of 4
 cores); run SANA-FE with that placement (archsim.validate.sanafe); turn SANA-FE's spike trace into an
-archsim workload with per-neuron spike records in SANA-FE's own timesteps (``spike_timing: hardware``);
-run archsim (barrier timing) on it; set energy per component, latency and counts side by side.
+archsim workload with per-neuron spike records in SANA-FE's own timesteps (``spike_timing: hardware``)
+and, under SANA-FE's default update rule, the potentials replayed from the network's weights (which
+neurons hold a non-zero potential entering each step: archsim.validate.lif; a layer only where the replay
+reproduces SANA-FE's spikes); run archsim (barrier timing) on it; set energy per component, latency and
+counts side by side.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from archsim.hwconfig import HwConfig, config_from_dict
 from archsim.errors import UserError
 from archsim.mapping import map_network, overfull_text
 from archsim.simulate import run_simulation
+from archsim.validate.lif import exact_layers, replay_network
 from archsim.validate.network import NetworkSpec
 from archsim.validate.sanafe import SYNAPSE_UNIT, run_sanafe, sanafe_version, synapse_unit
 from archsim.workload import Workload, pack_neuron_spikes
@@ -59,9 +63,10 @@ def _placeholder(g, steps: int) -> Workload:
 
 
 def workload_from_trace(spec: NetworkSpec, rasters: dict[str, np.ndarray], steps: int,
-                        force_update: bool = False) -> Workload:
+                        force_update: bool = False, nonzero: dict[str, np.ndarray] | None = None) -> Workload:
     """SANA-FE's spike trace as an archsim workload: per-layer totals and per-neuron records, in
-    SANA-FE's timesteps (``spike_timing: hardware``), every sample run for all ``steps``."""
+    SANA-FE's timesteps (``spike_timing: hardware``), every sample run for all ``steps``; ``nonzero``
+    (layer -> bool [S, T, neurons]): the layers' non-zero potentials, where known."""
     g = spec.graph(force_update)
     names = lg.layer_names(g)
     n = next(iter(rasters.values())).shape[0]
@@ -72,7 +77,8 @@ def workload_from_trace(spec: NetworkSpec, rasters: dict[str, np.ndarray], steps
     return Workload(g, spikes, np.zeros(n, np.int32), np.zeros((n, steps), np.int32), {},
                     np.full(n, steps, np.int32), meta,
                     neuron_spikes={name: pack_neuron_spikes(rasters[name]) for name in names},
-                    neuron_samples=np.arange(n, dtype=np.int32))
+                    neuron_samples=np.arange(n, dtype=np.int32),
+                    neuron_nonzero={name: pack_neuron_spikes(v) for name, v in (nonzero or {}).items()})
 
 
 def _shown(path: str) -> str:
@@ -126,7 +132,10 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
     # a bias-driven SANA-FE file defines its whole run: SANA-FE also runs the file itself (default rule only)
     own = spec.sanafe_file if spec.sanafe_file and spec.input_neuron is not None and not force_update else None
     sf = run_sanafe(spec, placement, inputs, steps, progress=progress, force_update=force_update, also_file=own)
-    wl = workload_from_trace(spec, sf.rasters, steps, force_update)
+    replays = {} if force_update else replay_network(spec, sf.rasters)
+    exact = exact_layers(replays, sf.rasters)             # layer -> its replay reproduces SANA-FE's spikes
+    wl = workload_from_trace(spec, sf.rasters, steps, force_update,
+                             {name: r.nonzero for name, r in replays.items() if exact[name]})
     file_run = _file_check(sf.file_totals, sf)
     res = run_simulation(hw, wl, exit_policy="fixed", mode="analytic", baseline=False,
                          mapping=map_network(hw, wl, spec.placement, refuse_overfull=False))
@@ -134,6 +143,8 @@ def validate(spec: NetworkSpec, hw: HwConfig, inputs: np.ndarray, progress: bool
         if place.cores != placement.layers[name].cores:
             raise RuntimeError(f"layer {name} placed on other cores than SANA-FE was given")
     out = _table(spec, hw, inputs, steps, res, sf, force_update)
+    if replays:
+        out["potentials_replayed"] = exact
     if file_run is not None:
         out["sanafe_on_the_file"] = file_run
     return out
