@@ -23,11 +23,12 @@ from .conftest import ROOT, make_hw
 
 
 def _recorded_workload(n: int = 9, t: int = 3, seed: int = 3) -> Workload:
-    """input [2, 8, 8] (spikes, by DMA) -> conv 4 (LIF, updated on events) -> (pool 2) fc 5; random
-    per-neuron spikes; per-neuron records for samples 1, 4, 5 and 8 only, and pooled-cell counts."""
+    """input [2, 8, 8] (spikes, by DMA) -> conv 4 (LIF, updated while its potential is non-zero) -> (pool
+    2) fc 5; random per-neuron spikes; per-neuron records (spikes, and conv's non-zero potentials) for
+    samples 1, 4, 5 and 8 only, and pooled-cell counts."""
     rng = np.random.default_rng(seed)
     g = lg.new_graph((2, 8, 8), "spikes")
-    lg.add_conv(g, "conv", lg.INPUT, out_channels=4, neuron=lg.neuron_record("lif", update="on_event"))
+    lg.add_conv(g, "conv", lg.INPUT, out_channels=4, neuron=lg.neuron_record("lif", update="while_nonzero"))
     lg.add_linear(g, "fc", "conv", out_features=5, pool=2, neuron=lg.neuron_record("lif"))
     g.nodes[lg.INPUT]["neuron"] = lg.neuron_record("input", state_words=0)
     rasters = {name: rng.random((n, t, g.nodes[name]["neurons"])) < 0.15 for name in lg.layer_names(g)}
@@ -39,7 +40,8 @@ def _recorded_workload(n: int = 9, t: int = 3, seed: int = 3) -> Workload:
                     {"entropy": score, "confidence": score.copy()}, np.full(n, t, np.int32),
                     {"kind": "direct", "timesteps": t},
                     neuron_spikes={k: pack_neuron_spikes(v[keep]) for k, v in rasters.items()},
-                    neuron_samples=keep.astype(np.int32), pooled_cells={"conv": cells})
+                    neuron_samples=keep.astype(np.int32), pooled_cells={"conv": cells},
+                    neuron_nonzero={"conv": pack_neuron_spikes(rng.random((len(keep), t, 256)) < 0.3)})
 
 
 def test_a_block_of_samples_keeps_its_own_per_neuron_records():
@@ -47,6 +49,7 @@ def test_a_block_of_samples_keeps_its_own_per_neuron_records():
     block = wl.take(slice(3, 7))                   # samples 3..6: records of 4 and 5
     assert block.neuron_samples.tolist() == [1, 2]
     np.testing.assert_array_equal(block.neuron_raster("conv"), wl.neuron_raster("conv")[1:3])
+    np.testing.assert_array_equal(block.neuron_raster("conv", "nonzero"), wl.neuron_raster("conv", "nonzero")[1:3])
     picked = wl.take(np.array([0, 5, 8]))          # records of 5 and 8, renumbered 1 and 2
     assert picked.neuron_samples.tolist() == [1, 2] and picked.spikes.tolist() == wl.spikes[[0, 5, 8]].tolist()
     assert wl.subset(2).neuron_samples.tolist() == [1]
