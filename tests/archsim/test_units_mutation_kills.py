@@ -1,0 +1,232 @@
+"""Checks of the hardware units (archsim/units/) that the mutation sample of issue 32 asked for: each test
+states a behaviour a surviving mutant broke (tests/MUTATION.md lists them), by hand on a network small
+enough to count on paper, or as a property any correct count must keep."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from archsim import graph as lg
+from archsim.counts import item_counts
+from archsim.exit_policy import plan_exits
+from archsim.hwconfig import config_from_dict
+from archsim.mapping import map_network
+from archsim.simulate import run_simulation
+from archsim.units.neuron_activity import NeuronActivity
+from archsim.units.neuron_unit import while_nonzero
+from archsim.workload import Workload
+
+from .conftest import ROOT, make_hw
+from .test_mutation_kills import _barrier_hw
+from .test_neuron_update_rule import _workload as _while_nonzero_workload
+from .test_ttfs import ttfs_workload
+
+
+def _counts(hw, wl):
+    return item_counts(hw, map_network(hw, wl), wl, plan_exits(wl, "fixed"))
+
+
+def _loihi(**over):
+    """hwconfigs/loihi.yaml (barrier timing, neuron chunks) with dotted-path overrides."""
+    raw = yaml.safe_load((ROOT / "hwconfigs" / "loihi.yaml").read_text())
+    for path, value in over.items():
+        *keys, last = path.split(".")
+        node = raw
+        for k in keys:
+            node = node[k]
+        node[last] = value
+    return config_from_dict(raw, "loihi.yaml", ROOT / "hwconfigs")
+
+
+# ---- archsim.units.neuron_unit ---------------------------------------------------------------------------
+
+def test_while_nonzero_of_a_single_timestep_is_the_neurons_that_received():
+    """With one step there is no earlier potential to hold: updated = received, whatever fires."""
+    received = np.array([[[1, 0, 1, 0]]], dtype=bool)          # [S=1, T=1, 4 neurons]
+    fired = np.array([[[1, 0, 0, 1]]], dtype=bool)
+    np.testing.assert_array_equal(while_nonzero(NeuronActivity(received, fired)), received)
+
+
+def test_a_ttfs_layer_reads_every_neuron_at_every_window_step():
+    """neuron_accesses = neurons x the window's steps (12 for t_max 4): (256 + 128 + 4) x 12."""
+    c = run_simulation(make_hw(), ttfs_workload(), mode="analytic", exit_policy="fixed",
+                       baseline=False).summary.counts
+    assert c["neuron_accesses"] == (256 + 128 + 4) * 12
+
+
+def test_barrier_neuron_updates_are_each_cores_own_updated_neurons():
+    """while_nonzero with per-neuron records, fc's two neurons on two cores (one neuron per core): each core
+    is charged its own neuron's updates (test_neuron_update_rule's hand case, algorithmic steps), not half of
+    the layer's. Neuron 0 is updated at every step of both samples; neuron 1 fires at step 0 of sample 0 and
+    idles at step 1 (no event, potential reset), and is updated throughout sample 1."""
+    hw = _loihi(**{"mapping.max_neurons_per_core": 1})
+    wl = _while_nonzero_workload("algorithmic", [0, 1])
+    mapping = map_network(hw, wl)
+    assert mapping.layers["fc"].neurons_per_core == (1, 1)
+    load = item_counts(hw, mapping, wl, plan_exits(wl, "fixed")).core_load["fc"]["neuron_updates"]
+    assert load[:, :, 0].tolist() == [[1, 1, 1, 1], [1, 1, 1, 1]]
+    assert load[:, :, 1].tolist() == [[1, 0, 1, 1], [1, 1, 1, 1]]
+
+
+# ---- archsim.units.pe_array ------------------------------------------------------------------------------
+
+def _branching(dma_first: bool, encoding: str = "spikes", shortcut: str = "identity"):
+    """input [1, 2, 2] (by DMA: spikes, or ``dense`` pixels) -> c1 conv 1 (3x3, pad 1) and a layer c2
+    [1, 2, 2] fed by both: the input and c1 (routed), as a conv and a ``shortcut`` (identity, or a 1x1
+    conv). ``dma_first``: c2's conv reads the input and the shortcut comes from c1, else the other way round
+    (so each edge is once the later one). Every neuron of a 2 x 2 map with a 3 x 3 kernel reaches all 4 of
+    the next: conv fan-out 4; a shortcut's 1. Two samples, T = 2."""
+    g = lg.new_graph((1, 2, 2), encoding)
+    lg.add_conv(g, "c1", lg.INPUT, out_channels=1)
+    lg.add_conv(g, "c2", lg.INPUT if dma_first else "c1", out_channels=1)
+    lg.add_residual(g, "c1" if dma_first else lg.INPUT, "c2", op=shortcut)
+    spikes = np.zeros((2, 3, 2), dtype=np.int32)
+    if encoding == "spikes":
+        spikes[:, 0] = [[3, 1], [0, 2]]      # input spikes per sample and step
+    spikes[:, 1] = [[2, 0], [4, 1]]          # c1
+    wl = Workload(g, spikes, np.zeros(2, np.int32), np.zeros((2, 2), np.int32), {}, np.full(2, 2, np.int32),
+                  {"kind": "direct", "timesteps": 2})
+    return wl, spikes[:, 0], spikes[:, 1]
+
+
+@pytest.mark.parametrize("dma_first", [True, False])
+def test_barrier_synaptic_load_of_a_layer_with_two_inputs_by_hand(tmp_path, dma_first):
+    """c2's cores are charged the events of both in-edges, whichever comes first: input spikes x its fan-out
+    plus c1 spikes x its fan-out (conv 4, identity 1), as the layer's accumulate count."""
+    wl, s_in, s_c1 = _branching(dma_first)
+    c = _counts(_barrier_hw(tmp_path, **{"mesh.cols": 2}), wl)
+    want = (4 * s_in + 1 * s_c1) if dma_first else (1 * s_in + 4 * s_c1)
+    assert c.core_load["c2"]["accumulates"].sum(-1).tolist() == want.tolist()
+    assert c.actions["accumulates"][:, c.layers.index("c2")].tolist() == want.tolist()
+
+
+# ---- every unit: the protocol's contract (archsim/units/base.py, docs/adding_a_unit.md) -------------------
+
+def _chips(tmp_path):
+    """(chip, workload) pairs that between them take every branch of the count formulas: dense and spike
+    input, scatter and gather, per-cell pooling with and without records, spilled weights both ways, the
+    barrier timing's per-core loads, a chip without off-chip memory, neuron chunks with input cores, layers
+    sharing a core."""
+    from .conftest import make_workload
+    from .test_mutation_kills import _pooled_net
+    hand = make_workload([[10, 20, 5], [0, 7, 3]], [[3, 4, 5], [1, 0, 2]], exit_after=[1, 3])
+    pooled, _, _ = _pooled_net()
+    small = {"core.weight_sram.size_kib": 0.125, "core.weight_sram.banks": 1}
+    return [
+        (make_hw(), hand),
+        (make_hw(**{"mesh.cols": 1}), hand),                  # every layer on one core: local edges
+        (make_hw(**{"dataflow.default": "gather"}), hand),
+        (make_hw(**{"dataflow.default": "gather", "dataflow.pooling": "per_cell"}), pooled),
+        (make_hw(**small), hand),
+        (make_hw(**small, **{"offchip.spill": "per_spike"}), hand),
+        (_barrier_hw(tmp_path, **{"mapping.input": "cores", "mesh.cols": 4}), pooled),
+        (_loihi(**{"mapping.max_neurons_per_core": 1}), _while_nonzero_workload("hardware", [1])),
+    ]
+
+
+def test_every_unit_returns_int64_counts_and_float_loads_of_an_items_shape(tmp_path, monkeypatch):
+    """What archsim/units/base.py promises of each unit (and what a new unit's author relies on when reading
+    the counts of the units before it): ``count`` gives int64 [N, T] arrays of whole, non-negative numbers,
+    ``core_load`` float [N, T, K] (K the layer's cores) of non-negative loads, ``setup`` plain ints of counts the unit declares (with or without off-chip memory); per layer, the synaptic and
+    neuron and packet loads over the cores add up to the layer's counts (0.5: the counts are rounded half up)."""
+    from archsim import units
+    made: list[tuple[str, str, int, dict]] = []      # (unit, hook, the layer's cores, what it returned)
+
+    def recording(real, name: str, hook: str):
+        def hooked(ctx):
+            out = real(ctx)
+            made.append((name, hook, ctx.k, out))
+            return out
+        return hooked
+
+    for unit in units.REGISTRY:
+        for hook in ("count", "core_load"):
+            if hasattr(unit, hook):
+                monkeypatch.setattr(unit, hook, recording(getattr(unit, hook), unit.NAME, hook))
+    declared = {u.NAME: {r.count for r in u.ROWS} | set(getattr(u, "UNPRICED", ())) for u in units.REGISTRY}
+    for hw, wl in _chips(tmp_path):
+        made.clear()
+        c = _counts(hw, wl)
+        n, t = wl.n_samples, wl.timesteps
+        assert made, "no unit counted"
+        for name, hook, k, out in made:
+            for count, v in out.items():
+                where = f"{name}.{hook}: {count}"
+                if hook == "count":
+                    assert v.dtype == np.int64 and v.shape == (n, t), where
+                    assert (v >= 0).all(), where
+                else:
+                    assert v.dtype == np.float64 and v.shape == (n, t, k), where
+                    assert (v >= 0).all(), where
+        assert all(isinstance(v, int) and v >= 0 for v in c.setup.values())
+        for unit in units.present(hw):                       # once-per-run counts are the unit's own counts
+            if hasattr(unit, "setup"):
+                assert set(unit.setup(hw, 1000)) <= declared[unit.NAME], unit.NAME
+        for uv, flits in c.edge_max_link_flits.items():       # the busiest link's flits: whole, 0 inside a core
+            assert flits.dtype == np.int64 and flits.shape == (n, t), uv
+        for li, layer in enumerate(c.layers if c.core_load else ()):
+            for count in ("accumulates", "neuron_updates", "neuron_accesses", "spikes_out", "packets",
+                          "packets_received"):
+                per_core = c.core_load[layer][count].sum(-1)
+                np.testing.assert_allclose(per_core, c.actions[count][:, li], atol=0.5, err_msg=f"{layer} {count}")
+
+
+def test_weight_reads_of_a_layer_fed_by_a_routed_layer_then_the_input_by_hand():
+    """c2 reads one 64-bit word of weights per c1 spike (fan-out 4 x 8 bits) and one per input spike over
+    its 1x1 conv shortcut (fan-out 1): both edges' words, the routed one listed first."""
+    wl, s_in, s_c1 = _branching(False, shortcut="conv")
+    assert [u for u, _ in wl.graph.in_edges("c2")] == ["c1", lg.INPUT]
+    c = _counts(make_hw(), wl)
+    assert c.actions["weight_reads"][:, c.layers.index("c2")].tolist() == (s_c1 + s_in).tolist()
+
+
+def test_spike_buffer_reads_of_a_layer_fed_by_pixels_and_spikes_by_hand():
+    """c2 multiplies the input's 4 pixels in (8 bits each: one 64-bit word per core, at t = 0 only with
+    first_layer_reuse) and reads every c1 spike over its 1x1 shortcut: per core, words + c1 spikes."""
+    wl, _, s_c1 = _branching(True, "dense", shortcut="conv")
+    res = run_simulation(make_hw(), wl, mode="analytic", exit_policy="fixed", baseline=False)
+    k = len(res.mapping.layers["c2"].cores)
+    li = res.mapping.order.index("c2")
+    assert res.counts.actions["spike_buffer_reads"][:, li].tolist() == (k * (s_c1 + [[1, 0]])).tolist()
+
+
+def test_the_initial_weight_load_opens_a_dram_row_per_8_kib_by_hand():
+    """input [1, 10, 10] -> fc 88: 8,800 weights of 8 bits = 70,400 bits, all on chip. They load once from
+    DDR in 64-bit accesses (1,100 reads, 1,100 port-wide weight writes) over ceil(70,400 / 65,536) = 2 rows
+    of 8 KiB; a chip without off-chip memory loads them without any DRAM count."""
+    g = lg.new_graph((1, 10, 10))
+    lg.add_linear(g, "fc", lg.INPUT, out_features=88, spiking=False)
+    wl = Workload(g, np.zeros((1, 2, 1), np.int32), np.zeros(1, np.int32), np.zeros((1, 1), np.int32), {},
+                  np.ones(1, np.int32), {"kind": "direct", "timesteps": 1})
+    want = {"weight_writes": 1100, "offchip_reads": 1100, "offchip_activations": 2}
+    assert _counts(make_hw(), wl).setup == want
+    assert _counts(make_hw(offchip=None), wl).setup == {**want, "offchip_reads": 0, "offchip_activations": 0}
+
+
+# ---- archsim.units.axon ----------------------------------------------------------------------------------
+
+def test_per_cell_events_reach_each_cells_own_targets_by_hand():
+    """dataflow.pooling per_cell, a recorded sample: input [1, 8, 8] (spikes, by DMA) -> a conv 1 -> (pool 2)
+    b conv 1 (3x3, pad 1) on the 4 x 4 pooled map. At t = 0 a fires at (0, 0), (1, 1) (one cell, a corner)
+    and (7, 7) (the opposite corner): 2 cell events, each reaching the 2 x 2 targets a corner cell has (8
+    synaptic events, not 2 x the map's mean 6.25); at t = 1 at (3, 4): one inner cell, 3 x 3 = 9. b's one
+    core reads each cell event once from its spike buffer."""
+    from archsim.workload import pack_neuron_spikes
+    g = lg.new_graph((1, 8, 8), "spikes")
+    lg.add_conv(g, "a", lg.INPUT, out_channels=1)
+    lg.add_conv(g, "b", "a", out_channels=1, pool=2, spiking=False)
+    raster = np.zeros((1, 2, 1, 8, 8), dtype=bool)
+    raster[0, 0, 0, [0, 1, 7], [0, 1, 7]] = True
+    raster[0, 1, 0, 3, 4] = True
+    raster = raster.reshape(1, 2, 64)
+    spikes = np.zeros((1, 3, 2), np.int32)
+    spikes[0, 1] = raster.sum(-1)[0]
+    wl = Workload(g, spikes, np.zeros(1, np.int32), np.zeros((1, 2), np.int32), {}, np.full(1, 2, np.int32),
+                  {"kind": "direct", "timesteps": 2}, neuron_spikes={"a": pack_neuron_spikes(raster)},
+                  neuron_samples=np.array([0], np.int32))
+    c = _counts(make_hw(**{"dataflow.pooling": "per_cell"}), wl)
+    b = c.layers.index("b")
+    assert c.edge_spikes[("a", "b")].tolist() == [[2, 1]]
+    assert c.actions["accumulates"][0, b].tolist() == [8, 9]
+    assert c.actions["spike_buffer_reads"][0, b].tolist() == [2, 1]
