@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archsim import graph as lg
 from archsim.counts import item_counts
@@ -13,6 +15,7 @@ from archsim.exit_policy import plan_exits
 from archsim.hwconfig import config_from_dict
 from archsim.mapping import map_network
 from archsim.simulate import run_simulation
+from archsim.units.base import apportion
 from archsim.units.neuron_activity import NeuronActivity
 from archsim.units.neuron_unit import while_nonzero
 from archsim.workload import Workload
@@ -230,3 +233,49 @@ def test_per_cell_events_reach_each_cells_own_targets_by_hand():
     assert c.edge_spikes[("a", "b")].tolist() == [[2, 1]]
     assert c.actions["accumulates"][0, b].tolist() == [8, 9]
     assert c.actions["spike_buffer_reads"][0, b].tolist() == [2, 1]
+
+
+
+# ---- archsim.units.base ----------------------------------------------------------------------------------
+
+def test_apportion_gives_the_remainder_to_the_largest_fractions_by_hand():
+    """3 spikes over cores holding 3/4 and 1/4: 2.25 and 0.75, floors 2 and 0; the one left goes to the
+    larger fraction (0.75), not the larger share. 6 over 2/8, 2/8, 2/8, 1/8, 1/8: 1.5, 1.5, 1.5, 0.75, 0.75;
+    three left: the two 0.75s, then of the tied 0.5s the lowest core."""
+    assert apportion(np.array([[3]]), np.array([[0.75, 0.25]])).tolist() == [[[2, 1]]]
+    shares = np.array([[2, 2, 2, 1, 1]]) / 8
+    assert apportion(np.array([[6]]), shares).tolist() == [[[2, 1, 1, 1, 1]]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 8), min_size=1, max_size=6), st.integers(0, 500))
+def test_apportion_is_largest_remainder(weights, total):
+    """The rule apportion states: each core gets the floor of its exact share, and the cores given one more
+    are those with the largest fractional parts, ties to the lower core (Hamilton's method). Shares are
+    multiples of 1/64 here, so every product and fraction is exact in floating point and a tie is a tie."""
+    weights.append(64 - sum(weights) % 64)          # the last core takes the rest: the shares sum to 64/64
+    k = len(weights)
+    shares = np.array(weights, dtype=np.float64)[None, :] / sum(weights)
+    parts = apportion(np.array([[total]]), shares)[0, 0]
+    raw = total * shares[0]
+    extra = parts - np.floor(raw)
+    assert set(extra.tolist()) <= {0, 1} and parts.sum() == total
+    by_fraction = sorted(range(k), key=lambda i: (np.floor(raw[i]) - raw[i], i))   # largest first, then lower core
+    assert sorted(np.flatnonzero(extra).tolist()) == sorted(by_fraction[:int(extra.sum())])
+
+
+# ---- archsim.units.neuron_activity -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("params,fc_updates", [
+    ({}, 7 + 8),                      # test_neuron_update_rule's hand case: neuron 1 idles at step 1 of sample 0
+    ({"bias": 0.5}, 8 + 8),           # a bias is an input every step: both neurons updated at every step
+    ({"reset": -1.0}, 8 + 8),         # firing leaves a non-zero potential: neuron 1 stays updated
+    ({"bias": 0.0, "reset": 0.0}, 7 + 8),
+])
+def test_while_nonzero_reads_the_bias_and_reset_of_the_neuron_record(params, fc_updates):
+    """SANA-FE's LIF keeps a neuron updated while its potential is non-zero: a non-zero bias or reset value
+    keeps it so (archsim.units.neuron_activity.layer_activity). Input neurons add one update per spike (2 x 2)."""
+    wl = _while_nonzero_workload("algorithmic", [0, 1])
+    lg.set_neuron(wl.graph, "fc", lg.neuron_record("lif", update="while_nonzero", **params))
+    res = run_simulation(_loihi(), wl, exit_policy="fixed", mode="analytic", baseline=False)
+    assert res.summary.counts["neuron_updates"] == 2 * 2 + fc_updates
