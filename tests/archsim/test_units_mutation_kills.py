@@ -279,3 +279,100 @@ def test_while_nonzero_reads_the_bias_and_reset_of_the_neuron_record(params, fc_
     lg.set_neuron(wl.graph, "fc", lg.neuron_record("lif", update="while_nonzero", **params))
     res = run_simulation(_loihi(), wl, exit_policy="fixed", mode="analytic", baseline=False)
     assert res.summary.counts["neuron_updates"] == 2 * 2 + fc_updates
+
+
+# ---- archsim.units (the registry's loops) and archsim.registry -------------------------------------------
+
+def test_the_energy_tables_floor_by_hand():
+    """What every energy table must price, from the required rows of the units every chip has (the
+    dendrite is optional; the neuron unit's access and spike_out, the axon units and the DRAM's rows are not
+    required or are priced by the DRAM table): the PE array's accumulate and mac, the neuron unit's update,
+    the memories' read and write (one ``sram`` entry for all three), the router's hop (every direction
+    priced as ``hop`` unless the table splits it), the link's flit, the controller's decision. The
+    hwconfig loader checks tables against exactly this."""
+    from archsim import actions, units
+    want = {"pe_array": ("accumulate", "mac"), "neuron_unit": ("update",), "sram": ("read", "write"),
+            "router": ("hop",), "link": ("flit",), "controller": ("decision",)}
+    assert units.required_table() == want == actions.REQUIRED_TABLE
+
+
+def test_a_present_unit_without_its_required_row_is_refused(tmp_path):
+    """In-process (test_units checks the CLI's one line): a table that has a dendrite but does not price
+    its update."""
+    import copy
+
+    from archsim.errors import UserError
+
+    from .test_units import TABLE
+    bad = copy.deepcopy(TABLE)
+    bad["components"]["dendrite"]["actions"] = {"updates": {"energy_pj": 0.1}}
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(UserError) as err:
+        make_hw(energy_table=str(path))
+    assert (err.value.source, err.value.field) == (str(path), "components.dendrite.actions.update")
+
+
+@pytest.mark.parametrize("choice,field", [
+    ({"default": "nosuch"}, "units.synapse.default"),
+    ({"default": "pe_array", "by_op": {"conv": "nosuch"}}, "units.synapse.by_op.conv"),
+    ({"default": "pe_array", "layers": {"conv2": "nosuch"}}, "units.synapse.layers.conv2"),
+])
+def test_a_named_unit_the_table_lacks_is_refused_at_its_field(choice, field):
+    from archsim.errors import UserError
+    with pytest.raises(UserError) as err:
+        make_hw(**{"units.synapse": choice})
+    assert (err.value.source, err.value.field) == ("tiny-test.yaml", field)
+
+
+def test_static_components_in_scope_then_pipeline_order():
+    """static_components' order (the order energy.py adds leakage up): by scope as SCOPES lists them, and
+    within a scope by the units' pipeline order."""
+    from archsim import units
+    comps = units.static_components(make_hw())
+    owner = {c: i for i, u in enumerate(units.REGISTRY) for c in getattr(u, "STATIC", {})}
+    keys = [(units.SCOPES.index(scope), owner[comp]) for comp, scope in comps]
+    assert keys == sorted(keys) and len(comps) == 11
+    assert [c for c, s in comps if s == "sram"] == ["weight_sram", "potential_sram", "spike_buffer"]
+
+
+def _plugin_package(root, modules: dict[str, str]):
+    """A package ``plugins_<n>`` under ``root`` with the given module sources."""
+    name = f"plugins_{len(list(root.iterdir()))}"
+    pkg = root / name
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    for mod, src in modules.items():
+        (pkg / f"{mod}.py").write_text(src)
+    return name, [str(pkg)]
+
+
+def test_discover_keeps_the_modules_that_declare_everything_by_order_then_name(tmp_path, monkeypatch):
+    """archsim.registry.discover: modules that define every required name, sorted by (ORDER, NAME); a
+    helper without them is imported but left out. File names sort the other way round on purpose."""
+    from archsim.registry import discover
+    monkeypatch.syspath_prepend(str(tmp_path))
+    name, path = _plugin_package(tmp_path, {
+        "a_last": "NAME = 'z'\nORDER = 30\nROWS = ()\n",
+        "b_helper": "ORDER = 0\nNAME = 'helper'\n",              # no ROWS: a shared helper
+        "c_tie_b": "NAME = 'b'\nORDER = 10\nROWS = ()\n",
+        "d_tie_a": "NAME = 'a'\nORDER = 10\nROWS = ()\n",
+        "e_first": "NAME = 'first'\nORDER = 5\nROWS = ()\n",
+    })
+    found = discover(name, path, ("NAME", "ORDER", "ROWS"))
+    assert [m.__name__.split(".")[-1] for m in found] == ["e_first", "d_tie_a", "c_tie_b", "a_last"]
+    assert [m.NAME for m in discover(name, path, ("NAME", "ORDER"))] == ["helper", "first", "a", "b", "z"]
+    assert discover(name, path, ("NAME", "ORDER", "ROWS", "MISSING")) == []
+
+
+def test_the_two_registries_are_what_discover_finds():
+    """The hardware units and the GPU-log formats are discovered, not listed: every unit module but the
+    helpers (base, neuron_activity), in pipeline order."""
+    from archsim import units
+    from archsim.gpu import formats
+    from archsim.registry import discover
+    assert discover("archsim.units", units.__path__, ("NAME", "ORDER", "ROWS")) == units.REGISTRY
+    assert discover("archsim.gpu.formats", formats.__path__, ("NAME", "ORDER", "sniff", "read")) == formats.REGISTRY
+    assert [u.NAME for u in units.REGISTRY] == ["pe_array", "dendrite", "neuron_unit", "weight_sram",
+                                                "potential_sram", "spike_buffer", "axon", "network",
+                                                "controller", "offchip"]
