@@ -15,12 +15,12 @@ from archsim.exit_policy import plan_exits
 from archsim.hwconfig import config_from_dict
 from archsim.mapping import map_network
 from archsim.simulate import run_simulation
-from archsim.units.base import apportion
+from archsim.units.base import apportion, round_half_up
 from archsim.units.neuron_activity import NeuronActivity
 from archsim.units.neuron_unit import while_nonzero
 from archsim.workload import Workload
 
-from .conftest import ROOT, make_hw
+from .conftest import ROOT, make_hw, make_workload
 from .test_mutation_kills import _barrier_hw
 from .test_neuron_update_rule import _workload as _while_nonzero_workload
 from .test_ttfs import ttfs_workload
@@ -130,16 +130,20 @@ def _chips(tmp_path):
 
 def test_every_unit_returns_int64_counts_and_float_loads_of_an_items_shape(tmp_path, monkeypatch):
     """What archsim/units/base.py promises of each unit (and what a new unit's author relies on when reading
-    the counts of the units before it): ``count`` gives int64 [N, T] arrays of whole, non-negative numbers,
-    ``core_load`` float [N, T, K] (K the layer's cores) of non-negative loads, ``setup`` plain ints of counts the unit declares (with or without off-chip memory); per layer, the synaptic and
-    neuron and packet loads over the cores add up to the layer's counts (0.5: the counts are rounded half up)."""
+    the counts of the units before it): every layer is counted in its own context, in mapping order;
+    ``count`` gives int64 [N, T] arrays of whole, non-negative numbers, ``core_load`` float [N, T, K] (K the
+    layer's cores) of non-negative loads, ``setup`` plain ints of counts the unit declares (with or without
+    off-chip memory); per layer, the synaptic, neuron and packet loads over the cores add up to the layer's
+    counts (within 0.5: the counts are rounded half up); the busiest link's flits are whole."""
     from archsim import units
     made: list[tuple[str, str, int, dict]] = []      # (unit, hook, the layer's cores, what it returned)
+    seen: list[tuple[str, str]] = []                  # (the context's layer name, its placement's)
 
     def recording(real, name: str, hook: str):
         def hooked(ctx):
             out = real(ctx)
             made.append((name, hook, ctx.k, out))
+            seen.append((ctx.name, ctx.place.name))
             return out
         return hooked
 
@@ -150,9 +154,11 @@ def test_every_unit_returns_int64_counts_and_float_loads_of_an_items_shape(tmp_p
     declared = {u.NAME: {r.count for r in u.ROWS} | set(getattr(u, "UNPRICED", ())) for u in units.REGISTRY}
     for hw, wl in _chips(tmp_path):
         made.clear()
+        seen.clear()
         c = _counts(hw, wl)
         n, t = wl.n_samples, wl.timesteps
         assert made, "no unit counted"
+        assert list(dict.fromkeys(seen)) == [(layer, layer) for layer in c.layers]   # each layer's own context
         for name, hook, k, out in made:
             for count, v in out.items():
                 where = f"{name}.{hook}: {count}"
@@ -245,6 +251,15 @@ def test_apportion_gives_the_remainder_to_the_largest_fractions_by_hand():
     assert apportion(np.array([[3]]), np.array([[0.75, 0.25]])).tolist() == [[[2, 1]]]
     shares = np.array([[2, 2, 2, 1, 1]]) / 8
     assert apportion(np.array([[6]]), shares).tolist() == [[[2, 1, 1, 1, 1]]]
+
+
+def test_round_half_up_is_exact_whatever_the_input_type():
+    """Halves go up and whole numbers stay, in float64 whatever a unit hands in: above 2^23 a float32 has no
+    halves, so 8,388,609 + 0.5 computed in float32 would be 8,388,610."""
+    assert round_half_up(np.array([0.49, 0.5, 1.5, 2.5, 7])).tolist() == [0, 1, 2, 3, 7]
+    assert round_half_up(np.array([8388609, 8388610], dtype=np.float32)).tolist() == [8388609, 8388610]
+    assert round_half_up(np.array([3, 8388609], dtype=np.int32)).tolist() == [3, 8388609]
+    assert round_half_up(np.array([1.5])).dtype == np.int64
 
 
 @settings(max_examples=60, deadline=None)
@@ -376,3 +391,68 @@ def test_the_two_registries_are_what_discover_finds():
     assert [u.NAME for u in units.REGISTRY] == ["pe_array", "dendrite", "neuron_unit", "weight_sram",
                                                 "potential_sram", "spike_buffer", "axon", "network",
                                                 "controller", "offchip"]
+
+
+# ---- archsim.counts (what it builds for the units) --------------------------------------------------------
+
+@pytest.mark.parametrize("pooling,conv2_words,fc_words", [
+    # conv2 reads conv1 [4, 8, 8] pooled by 2 into [4, 4, 4] with a 3x3 kernel (pad 1): 4 channels x 2.5 x 2.5
+    # valid taps on average = 25 pooled inputs per neuron, 100 source neurons; fc reads conv2 pooled by 4:
+    # 8 pooled inputs, 128 source neurons. Bitmaps in 8-bit words: ceil(bits / 8).
+    ("per_spike", 13, 16),          # a bit per source neuron: 100 and 128 bits
+    ("per_cell", 4, 1),             # a bit per pooled cell: 25 and 8 bits
+])
+def test_gather_scans_a_bit_per_pooled_cell_under_per_cell_pooling(pooling, conv2_words, fc_words):
+    """Under gather each neuron scans its receptive field's spike bitmap every item: conv2's 128 neurons and
+    fc's 4, whatever spiked."""
+    hw = make_hw(**{"dataflow.default": "gather", "dataflow.pooling": pooling, "core.spike_buffer.port_bits": 8})
+    wl = make_workload([[10, 20, 5]], [[3, 4, 5]])
+    c = _counts(hw, wl)
+    reads = c.actions["spike_buffer_reads"]
+    assert reads[0, c.layers.index("conv2")].tolist() == [128 * conv2_words] * 3
+    assert reads[0, c.layers.index("fc")].tolist() == [4 * fc_words] * 3
+
+
+def test_a_spike_input_is_written_into_every_core_of_its_layer_by_dma():
+    """The input's spikes arrive by DMA into the spike buffer of each core of the layer that reads them (as
+    the dense image does, test_timing_hand), plus the layer's own spikes."""
+    from .test_mutation_kills import _pooled_net
+    wl, rin, rconv = _pooled_net(records_for=(0, 1))
+    hw = make_hw(**{"mesh.cols": 4})
+    mapping = map_network(hw, wl)
+    k = len(mapping.layers["conv"].cores)
+    c = item_counts(hw, mapping, wl, plan_exits(wl, "fixed"))
+    assert k == 3
+    assert c.actions["spike_buffer_writes"][:, c.layers.index("conv")].tolist() == \
+        (k * rin.sum(-1) + rconv.sum(-1)).tolist()
+
+
+def test_per_sample_dynamic_energy_adds_up_to_the_runs_when_prices_differ_per_layer(hand_workload, tmp_path):
+    """Each sample's dynamic energy is its own executed items priced per layer (conv layers' synaptic events
+    by the conv synapse unit): over the samples, the run's dynamic energy but the initial weight load's
+    (once per run, no sample's)."""
+    from .test_units import NAMED, TABLE
+    path = tmp_path / "named.yaml"
+    path.write_text(yaml.safe_dump(TABLE))
+    res = run_simulation(make_hw(energy_table=str(path), **NAMED), hand_workload, mode="analytic", baseline=False)
+    per = res.per_sample["energy_dynamic_j"].to_numpy()
+    assert (per > 0).all()
+    detail = res.summary.energy_detail_j
+    setup = sum(j for comp in detail.values() for count, j in comp.items() if count.endswith("_setup"))
+    assert setup > 0
+    assert per.sum() + setup == pytest.approx(res.summary.energy_dynamic_j, rel=1e-12)
+
+
+@pytest.mark.parametrize("mesh", [{"mesh.cols": 3}, {"mesh.rows": 2, "mesh.cols": 2}])
+def test_every_flit_hop_crosses_one_link(hand_workload, mesh):
+    """Whole flits per link, adding up to the flit-hops the network unit counts (channel split: every
+    neuron of a core reaches the same cores, so no per-core mean is fractional)."""
+    from archsim.counts import oracle_mask
+    hw = make_hw(**mesh)
+    mapping = map_network(hw, hand_workload)
+    plan = plan_exits(hand_workload, "entropy", 0.5)
+    c = item_counts(hw, mapping, hand_workload, plan)
+    mask = oracle_mask(plan, len(mapping.order), hand_workload.timesteps)
+    flits = c.link_flits(mapping, mask)
+    assert flits.dtype == np.int64 and flits.sum() > 0
+    assert flits.sum() == c.totals(mask)["flit_hops"]
