@@ -31,17 +31,18 @@ test: $(STAMP)
 # One module at a time, one worker, niced: `make mutation MODULE=archsim.energy`; every module:
 # `make mutation`. STEP=k runs every k-th mutant only (the sample tests/MUTATION.md reports; it first lets
 # mutmut regenerate the mutants, whose names are numbered per function, so the sample follows the source).
+# A package's __init__ is its own module (archsim.units.__init__: the units registry), named so here.
 MUTATION_MODULES := archsim.exit_policy archsim.energy archsim.cycles archsim.timing.analytic archsim.timing.replay \
-	archsim.counts archsim.mapping archsim.mesh archsim.gpu.integrate snn.losses snn.neurons
+	archsim.counts archsim.mapping archsim.mesh archsim.gpu.integrate snn.losses snn.neurons archsim.registry \
+	$(patsubst archsim/units/%.py,archsim.units.%,$(sort $(wildcard archsim/units/*.py)))
 MODULE ?= $(MUTATION_MODULES)
 STEP ?= 1
 mutation: $(STAMP)
 	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e ".[mutation]"
 	@for m in $(MODULE); do \
 		echo "== mutation testing $$m (STEP=$(STEP): every STEP-th mutant)"; \
-		if [ "$(STEP)" = "1" ]; then names="$$m.*"; else \
-			nice -n 15 $(BIN)/mutmut run --max-children 1 "$$m.__generate_only__" >/dev/null 2>&1; \
-			names=$$($(BIN)/python tests/mutation_sample.py $$m $(STEP)); fi; \
+		nice -n 15 $(BIN)/mutmut run --max-children 1 "$$m.__generate_only__" >/dev/null 2>&1; \
+		names=$$($(BIN)/python tests/mutation_sample.py $$m $(STEP)); \
 		nice -n 15 $(BIN)/mutmut run --max-children 1 $$names | grep -a -v "^🎉" | tail -n 40 || exit 1; \
 	done
 	$(BIN)/python tests/mutation_sample.py --score
