@@ -390,7 +390,7 @@ def test_the_two_registries_are_what_discover_finds():
     assert discover("archsim.gpu.formats", formats.__path__, ("NAME", "ORDER", "sniff", "read")) == formats.REGISTRY
     assert [u.NAME for u in units.REGISTRY] == ["pe_array", "dendrite", "neuron_unit", "weight_sram",
                                                 "potential_sram", "spike_buffer", "axon", "network",
-                                                "controller", "offchip"]
+                                                "chip_link", "controller", "offchip"]
 
 
 # ---- archsim.counts (what it builds for the units) --------------------------------------------------------
