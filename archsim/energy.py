@@ -127,41 +127,41 @@ def _banks_full(hw: HwConfig, act: Activity, comp: str) -> np.ndarray:
     return np.ones(hw.n_cores)
 
 
+def _full_leak_s(hw: HwConfig, act: Activity, comp: str, scope: str, leak) -> np.ndarray:
+    """[n_cores] seconds of full leakage of a per-core component on each core (``leak``: _leak_seconds):
+    an SRAM's banks with data leak while live and empty ones at the gated residual; logic while on or
+    gated; a router always (it carries others' traffic)."""
+    logic_s, live_s, empty_s = leak
+    if scope == "sram":
+        full = _banks_full(hw, act, comp)
+        return full * live_s + (1.0 - full) * empty_s
+    if scope == "core":
+        return logic_s
+    return np.full(hw.n_cores, act.seconds)
+
+
 def static_j(hw: HwConfig, n_links: int, act: Activity) -> dict[str, float]:
     """Static energy per component under the hwconfig's power gating (module docstring)."""
-    on = static_mw(hw, n_links)
-    n_cores = hw.n_cores
-    logic_s, live_s, empty_s = _leak_seconds(hw, act)
-    core_on_s = float(logic_s.sum())
-    out = {}
+    leak = _leak_seconds(hw, act)
     scope = dict(units.static_components(hw))
-    for comp, mw in on.items():
-        per_core = mw / n_cores
-        if scope[comp] == "sram":
-            full = _banks_full(hw, act, comp)
-            out[comp] = per_core * 1e-3 * float((full * live_s + (1.0 - full) * empty_s).sum())
-        elif scope[comp] != "core":                      # always on
+    out = {}
+    for comp, mw in static_mw(hw, n_links).items():
+        if scope[comp] in ("sram", "core"):
+            out[comp] = mw / hw.n_cores * 1e-3 * float(_full_leak_s(hw, act, comp, scope[comp], leak).sum())
+        else:                                            # always on
             out[comp] = mw * 1e-3 * act.seconds
-        else:
-            out[comp] = per_core * 1e-3 * core_on_s
     return out
 
 
 def static_per_core_j(hw: HwConfig, n_links: int, act: Activity) -> np.ndarray:
     """[n_cores] the static energy (J) of the per-core components (units.base.PER_CORE_SCOPES) on each
     core: :func:`static_j`'s figures core by core (they sum to its per-core components' total)."""
-    logic_s, live_s, empty_s = _leak_seconds(hw, act)
+    leak = _leak_seconds(hw, act)
     scope = dict(units.static_components(hw))
     out = np.zeros(hw.n_cores)
     for comp, mw in static_mw(hw, n_links).items():
-        per_core = mw / hw.n_cores * 1e-3
-        if scope[comp] == "sram":
-            full = _banks_full(hw, act, comp)
-            out += per_core * (full * live_s + (1.0 - full) * empty_s)
-        elif scope[comp] == "router":
-            out += per_core * act.seconds
-        elif scope[comp] == "core":
-            out += per_core * logic_s
+        if scope[comp] in ("sram", "core", "router"):
+            out += mw / hw.n_cores * 1e-3 * _full_leak_s(hw, act, comp, scope[comp], leak)
     return out
 
 
