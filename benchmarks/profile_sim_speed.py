@@ -29,6 +29,8 @@ def main() -> None:
     ap.add_argument("--out", help="write the text here (default: print it)")
     args = ap.parse_args()
     root = Path(args.root).resolve()
+    if not (root / "archsim").is_dir():
+        ap.error(f"--root: {root} is not an archsim checkout (no archsim/ folder)")
     sys.path.insert(0, str(root))
     from archsim.hwconfig import load_config
     from archsim.simulate import run_simulation

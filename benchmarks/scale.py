@@ -153,7 +153,11 @@ def main() -> None:
         return
     every = {c.name: c for c in TABLE} | {c.name: c for _, cases in SERIES.values() for c in cases}
     if args.only:
-        rows = [spawn(every[name] if name in every else CASES[name], args.cap_gb) for name in args.only]
+        known = CASES | every            # as before: a name in both is every's
+        unknown = [name for name in args.only if name not in known]
+        if unknown:
+            ap.error(f"--only: unknown case {unknown[0]!r}; choose from {sorted(known)}")
+        rows = [spawn(known[name], args.cap_gb) for name in args.only]
         if args.record:
             record([r for r in rows if "wall_s" in r])
         return
