@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archsim import graph as lg
 from archsim.connectivity import synapse_rows, synapses_per_core
@@ -140,3 +142,39 @@ def test_xy_links_count_the_xy_paths_by_hand():
                    (1, ((0, 0), (0, 1))): 1, (1, ((0, 1), (0, 2))): 1}      # set 1: (0, 0) -> (0, 2)
     assert all(grid[r, c, d] == link_id.get(((r, c), (r + dr, c + dc)), -1)
                for r in range(3) for c in range(3) for d, (dr, dc) in enumerate(((0, 1), (0, -1), (1, 0), (-1, 0))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_xy_links_are_the_xy_paths_counted(data):
+    """Per set, every link of its XY paths once, crossed by as many paths as walk it (xy_path), whether a
+    set's routes share one source (a spike's destinations, as the mapping makes them) or not."""
+    rows, cols = data.draw(st.integers(1, 7)), data.draw(st.integers(1, 7))
+    n_sets = data.draw(st.integers(1, 6))
+    tile = st.tuples(st.integers(0, rows - 1), st.integers(0, cols - 1))
+    sources = data.draw(st.lists(tile, min_size=n_sets, max_size=n_sets))
+    one_source = data.draw(st.booleans())
+    pairs = sorted(data.draw(st.lists(st.tuples(st.integers(0, n_sets - 1), tile, tile), min_size=1, max_size=40)))
+    sets = np.array([p for p, _, _ in pairs])
+    src = np.array([sources[p] if one_source else s for p, s, _ in pairs])
+    dest = np.array([d for _, _, d in pairs])
+    links, link_id = link_index(rows, cols)
+    want: dict = {}
+    for p, a, b in zip(sets, src, dest):
+        for link in xy_path(tuple(a), tuple(b)):
+            want[int(p), link_id[link]] = want.get((int(p), link_id[link]), 0) + 1
+    got_sets, got_links, got_uses = xy_links_by_set(sets, src, dest, link_grid(rows, cols), n_sets)
+    got = {(int(p), int(j)): int(n) for p, j, n in zip(got_sets, got_links, got_uses)}
+    assert len(got) == len(got_sets) and got == want            # each (set, link) once
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5000), max_size=200), st.integers(0, 20000))
+def test_unique_ints_is_numpy_unique(keys, extra):
+    """By counting (a small key space) or by sorting (a big one): np.unique's arrays, dtypes included."""
+    from archsim.mapping import _unique_ints
+    keys = np.array(keys, dtype=np.int64)
+    want = np.unique(keys, return_inverse=True, return_counts=True)
+    got = _unique_ints(keys, 5001 + extra)
+    for w, g in zip(want, got):
+        assert g.dtype == w.dtype and np.array_equal(g, w.reshape(-1))
