@@ -116,7 +116,7 @@ def expand_runs(starts: np.ndarray, lengths: np.ndarray, steps: np.ndarray) -> t
     return run, starts[run] + steps[run] * j
 
 
-_BLOCK = 1 << 22          # link crossings expanded at once
+_BLOCK = 1 << 22          # hops of the sets taken at once (a bound on the tree entries made at once)
 
 
 def _shared_runs(group: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
