@@ -17,10 +17,11 @@ import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterator
 
 from archsim.errors import UserError
-from archsim.sweep.spec import Point, SweepPlan
+from archsim.sweep.spec import Point, SweepPlan, relative_path
 from archsim.sweep.store import ResultsStore
 
 IDENTITY = ("hash", "seed", "index", "workload")
@@ -69,11 +70,18 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def row_for(plan: SweepPlan, point: Point, result: dict) -> dict[str, Any]:
-    """One table row: identity, parameters, status, metrics (a metric never overwrites a parameter)."""
+# Result columns that hold a file's path: written relative to the results folder (spec.relative_path).
+PATH_COLUMNS = ("workload.path", "hwconfig_path")
+
+
+def row_for(plan: SweepPlan, point: Point, result: dict, folder: str | Path | None = None) -> dict[str, Any]:
+    """One table row: identity, parameters, status, metrics (a metric never overwrites a parameter); the
+    PATH_COLUMNS seen from ``folder`` (the results folder), so a re-run elsewhere writes the same row."""
     row: dict[str, Any] = {"hash": point.hash, "seed": plan.spec.seed, "index": point.index,
                            "workload": point.workload, **point.params}
     for key, value in result.items():
+        if key in PATH_COLUMNS and isinstance(value, str) and folder is not None:
+            value = relative_path(value, folder)
         row[key if key not in row else f"result.{key}"] = value
     return row
 
@@ -188,7 +196,7 @@ def run_plan(plan: SweepPlan, store: ResultsStore, client, *, skip: set[str] = f
         for fut in as_completed(futures):
             point = futures.pop(fut)
             result = fut.result()  # a simulator bug re-raises here, with the worker's traceback
-            store.append(row_for(plan, point, result))
+            store.append(row_for(plan, point, result, store.path.parent))
             infeasible += result["status"] != "ok"
             bar.update(1)
             fut.release()

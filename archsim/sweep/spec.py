@@ -120,6 +120,17 @@ class RunOptions(BaseModel):
     mode: Literal[MODES] = "simpy"
 
 
+def relative_path(path: str | Path, relative_to: str | Path | None) -> str:
+    """``path`` as seen from the folder ``relative_to`` (POSIX separators), so what a sweep writes is the same
+    in every checkout; as given where ``relative_to`` is None or no relative path exists (another drive)."""
+    if relative_to is None:
+        return str(path)
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(relative_to).resolve())).as_posix()
+    except ValueError:
+        return str(path)
+
+
 @dataclass(frozen=True)
 class Point:
     """One design point: what runs (``hw``, ``workload``, ``options``) and how it is reported (``params``:
@@ -155,12 +166,7 @@ class SweepPlan:
         so the file is the same on every machine and re-runs the same points from there; absolute
         without it (or where no relative path exists, another drive)."""
         def where(p: Path) -> str:
-            if relative_to is None:
-                return str(p)
-            try:
-                return Path(os.path.relpath(Path(p).resolve(), Path(relative_to).resolve())).as_posix()
-            except ValueError:
-                return str(p)
+            return relative_path(p, relative_to)
 
         spec = self.spec.model_dump(by_alias=True, exclude_none=True, exclude={"resolved"})
         spec["name"] = self.name

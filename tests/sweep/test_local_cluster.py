@@ -1,4 +1,7 @@
 """A sweep on a real embedded Dask LocalCluster, end to end through the command line."""
+import os
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -48,6 +51,9 @@ def test_points_stream_into_the_table_with_every_parameter_and_metric(local_run,
             row = df[df["hash"] == p.hash].iloc[0]
             assert row["fps"] == direct.fps and row["energy_per_image_j"] == direct.energy_per_image_j
             assert row["memory_accesses.weight_sram.reads"] == direct.memory_accesses["weight_sram"]["reads"]
+    # Paths in the table are seen from its folder, so a re-run in another checkout writes the same rows.
+    assert (feasible["workload.path"] == os.path.relpath(tiny_npz, out)).all()
+    assert ((out / feasible["workload.path"].iloc[0]).resolve() == Path(tiny_npz).resolve())
     # The resolved spec and the Pareto plot sit beside the table.
     resolved = yaml.safe_load((out / "sweep.resolved.yaml").read_text())
     assert resolved["resolved"]["points"] == 8 and resolved["objectives"]["fps"] == "maximize"
