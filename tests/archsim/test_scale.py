@@ -178,3 +178,10 @@ def test_unique_ints_is_numpy_unique(keys, extra):
     got = _unique_ints(keys, 5001 + extra)
     for w, g in zip(want, got):
         assert g.dtype == w.dtype and np.array_equal(g, w.reshape(-1))
+
+
+def test_xy_links_of_no_routes_are_empty_integer_arrays():
+    """No (source, destination) pair: three empty int64 arrays (what the routes' bincounts take)."""
+    none = np.zeros((0, 2), np.int64)
+    out = xy_links_by_set(np.zeros(0, np.int64), none, none, link_grid(2, 2), 0)
+    assert [(a.shape, a.dtype) for a in out] == [((0,), np.dtype(np.int64))] * 3
