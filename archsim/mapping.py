@@ -559,14 +559,14 @@ def _route(g: nx.DiGraph, src: LayerPlacement, dst: LayerPlacement, positions: n
     pat_dirs, pat_chip = fabric.split_hops(entry_pat, entry_link, entry_uses, n_pat)
     ids, col, _ = _unique_ints(entry_link, len(fabric.link_dir))
     link_uses = np.zeros((k_src, len(ids)))
-    np.add.at(link_uses, (pat_core[entry_pat], col.reshape(-1)), pat_n[entry_pat] * entry_uses)
+    np.add.at(link_uses, (pat_core[entry_pat], col), pat_n[entry_pat] * entry_uses)
     link_uses /= per_core_n[:, None]
 
     def per_core(per_pattern: np.ndarray) -> np.ndarray:     # [P] -> [K_src] mean over each core's neurons
         return np.bincount(pat_core, weights=pat_n * per_pattern, minlength=k_src) / per_core_n
 
     dirs = np.stack([per_core(pat_dirs[:, d]) for d in range(4)], 1)
-    kinds = NeuronKinds(syn.table, row_of_neuron, pattern_of_pair[pair_of_neuron.reshape(-1)].astype(np.int32),
+    kinds = NeuronKinds(syn.table, row_of_neuron, pattern_of_pair[pair_of_neuron].astype(np.int32),
                         pat_packets, pat_dirs, pat_chip)
     return Route(src.name, dst.name, False, per_core(pat_packets), per_core(pat_dirs.sum(axis=1) + pat_chip),
                  ids.astype(np.int64), link_uses, max_hops, dirs, mean_fan, events_mean, received_mean, kinds,
