@@ -1,6 +1,7 @@
 """What the benchmark scripts share."""
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -15,3 +16,16 @@ def run(cmd: list[str]) -> str:
     if r.returncode != 0:
         sys.exit(f"failed ({r.returncode}): {r.stderr.strip()[-400:]}")
     return r.stdout.strip()
+
+
+def use_checkout(ap: argparse.ArgumentParser, root: str, needs: tuple[str, ...] = (),
+                 on_path: tuple[str, ...] = ()) -> Path:
+    """``--root``: the archsim checkout whose code a script times or profiles (e.g. a worktree of the code
+    before a change), put first on ``sys.path`` (its ``on_path`` folders before it); a one-line error (exit
+    2) when it is not an archsim checkout or lacks one of the files or folders ``needs``."""
+    path = Path(root).resolve()
+    for part in ("archsim", *needs):
+        if not (path / part).exists():
+            ap.error(f"--root: {path} is not an archsim checkout (no {part})")
+    sys.path[:0] = [str(path / part) for part in on_path] + [str(path)]
+    return path

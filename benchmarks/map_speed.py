@@ -10,9 +10,10 @@ maps it, and prints the mapping's CPU and wall seconds and its routes' link entr
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
+
+from common import use_checkout
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -22,10 +23,7 @@ def main() -> None:
     ap.add_argument("case", help="a case name of benchmarks/scale_cases.py")
     ap.add_argument("--root", default=str(HERE), help="the checkout to time (default: this one)")
     args = ap.parse_args()
-    root = Path(args.root).resolve()
-    if not (root / "archsim").is_dir() or not (root / "benchmarks" / "scale_cases.py").is_file():
-        ap.error(f"--root: {root} is not an archsim checkout with benchmarks/scale_cases.py")
-    sys.path[:0] = [str(root / "benchmarks"), str(root)]
+    root = use_checkout(ap, args.root, needs=("benchmarks/scale_cases.py",), on_path=("benchmarks",))
     from scale_cases import CASES, hwconfig, workload
 
     from archsim.mapping import map_network

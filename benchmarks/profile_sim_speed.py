@@ -15,9 +15,10 @@ import cProfile
 import io
 import pstats
 import subprocess
-import sys
 import time
 from pathlib import Path
+
+from common import use_checkout
 
 HERE = Path(__file__).resolve().parents[1]
 
@@ -28,10 +29,7 @@ def main() -> None:
     ap.add_argument("--root", default=str(HERE), help="the checkout to profile")
     ap.add_argument("--out", help="write the text here (default: print it)")
     args = ap.parse_args()
-    root = Path(args.root).resolve()
-    if not (root / "archsim").is_dir():
-        ap.error(f"--root: {root} is not an archsim checkout (no archsim/ folder)")
-    sys.path.insert(0, str(root))
+    root = use_checkout(ap, args.root)
     from archsim.hwconfig import load_config
     from archsim.simulate import run_simulation
     from archsim.workload import load_workload
