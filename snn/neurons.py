@@ -68,16 +68,18 @@ def lif_multistep(x_seq: torch.Tensor, *, tau: float = 2.0, v_threshold: float =
 # ---- fused path: forward saves h only, backward is hand-written BPTT --------------------------------
 
 def _fwd_loop(x_seq, tau: float, v_th: float, v_reset: float, soft: bool, decay_input: bool):
+    # outputs laid out like the input (empty_like keeps channels_last strides; torch.stack would not): a
+    # layout change here costs a copy in the next conv and BatchNorm's slow mixed-layout backward
     v = torch.full_like(x_seq[0], v_reset)
-    hs, ss = [], []
+    ss, hs = torch.empty_like(x_seq), torch.empty_like(x_seq)
     for t in range(x_seq.shape[0]):
         x = x_seq[t]
         h = v + (x - (v - v_reset)) / tau if decay_input else v - (v - v_reset) / tau + x
         s = (h >= v_th).to(x.dtype)
         v = h - v_th * s if soft else h * (1.0 - s) + v_reset * s
-        hs.append(h)
-        ss.append(s)
-    return torch.stack(ss), torch.stack(hs)
+        hs[t] = h
+        ss[t] = s
+    return ss, hs
 
 
 def _bwd_loop(grad_s, h_seq, tau: float, v_th: float, v_reset: float, soft: bool, decay_input: bool,
@@ -85,7 +87,7 @@ def _bwd_loop(grad_s, h_seq, tau: float, v_th: float, v_reset: float, soft: bool
     from snn.surrogate import grad as sg_grad
     T = h_seq.shape[0]
     grad_v = torch.zeros_like(h_seq[0])
-    gx = []
+    gx = torch.empty_like(h_seq)   # laid out like the forward's input (see _fwd_loop)
     k_in = 1.0 / tau if decay_input else 1.0
     k_leak = 1.0 - 1.0 / tau
     for t in range(T - 1, -1, -1):
@@ -97,10 +99,9 @@ def _bwd_loop(grad_s, h_seq, tau: float, v_th: float, v_reset: float, soft: bool
             s = (h >= v_th).to(h.dtype)
             dv_dh = (1.0 - s) if detach_reset else (1.0 - s) + (v_reset - h) * sg
         grad_h = grad_s[t] * sg + grad_v * dv_dh
-        gx.append(grad_h * k_in)
+        gx[t] = grad_h * k_in
         grad_v = grad_h * k_leak
-    gx.reverse()
-    return torch.stack(gx)
+    return gx
 
 
 _COMPILED: dict[str, object] = {}
@@ -156,7 +157,9 @@ class _LIFFused(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_s):
         (h,) = ctx.saved_tensors
-        gx = _call("bwd", _bwd_loop, ctx.use_compile, grad_s.contiguous(), h, *ctx.cfg)
+        if grad_s.stride() != h.stride():   # one layout for the loop (compile specialises on strides)
+            grad_s = torch.empty_like(h).copy_(grad_s)
+        gx = _call("bwd", _bwd_loop, ctx.use_compile, grad_s, h, *ctx.cfg)
         return (gx,) + (None,) * 9
 
 
