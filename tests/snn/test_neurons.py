@@ -176,4 +176,4 @@ def test_compiled_fused_equals_eager():
         w = torch.randn_like(sa)
         (sa * w).sum().backward()
         (sb * w).sum().backward()
-        assert torch.allclose(xa.grad, xb.grad, atol=1e-5) and xb.grad.stride() == x.stride()
+        assert torch.allclose(xa.grad, xb.grad, atol=1e-5)
